@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * corral_shared.h - every type and constant that the BPF programs and the
+ * userspace tools both see. This is the only copy: map keys and values,
+ * configuration, verdicts, classes and counter reasons.
+ *
+ * Conventions:
+ *  - fixed-width types, explicit padding, no implicit holes;
+ *  - addresses are in network byte order; IPv4 lives in addr[0] of the
+ *    source key and as ::ffff:a.b.c.d (prefix length + 96) in LPM keys;
+ *  - rates are per second, times are nanoseconds of CLOCK_MONOTONIC
+ *    (the clock bpf_ktime_get_ns() reads).
+ */
+#ifndef CORRAL_SHARED_H
+#define CORRAL_SHARED_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* ---- compile-time limits ------------------------------------------- */
+#ifndef CORRAL_NCLASS
+#define CORRAL_NCLASS 8            /* priority classes 0 (critical) .. 7 (bulk) */
+#endif
+#define CORRAL_ROW_NONE CORRAL_NCLASS  /* counter row for unclassified packets */
+#define CORRAL_NROWS (CORRAL_NCLASS + 1)
+#define CORRAL_CLASS_ANY 0xff      /* "no class" in rule tables and source keys */
+
+#ifndef CORRAL_MAX_SOURCES
+#define CORRAL_MAX_SOURCES (1u << 20)   /* default per-source bucket table size */
+#endif
+#ifndef CORRAL_MAX_DESTS
+#define CORRAL_MAX_DESTS (1u << 16)     /* default egress per-destination table */
+#endif
+#ifndef CORRAL_MAX_PREFIX_RULES
+#define CORRAL_MAX_PREFIX_RULES 65536   /* allow + deny + class src + limit rules */
+#endif
+#ifndef CORRAL_MAX_PORT_RULES
+#define CORRAL_MAX_PORT_RULES 1024
+#endif
+#ifndef CORRAL_MAX_VLAN
+#define CORRAL_MAX_VLAN 2               /* more tags than this: malformed */
+#endif
+#ifndef CORRAL_MAX_V6_EXT
+#define CORRAL_MAX_V6_EXT 6             /* IPv6 extension headers walked */
+#endif
+
+/* port class table: index = proto_idx * 65536 + destination port */
+enum corral_proto_idx {
+	CORRAL_PI_TCP = 0,
+	CORRAL_PI_UDP = 1,
+	CORRAL_PI_ICMP = 2,
+	CORRAL_PI_ICMPV6 = 3,
+	CORRAL_NPROTO = 4,
+};
+#define CORRAL_PORT_TABLE_SIZE (CORRAL_NPROTO * 65536)
+
+/* ---- verdicts and counter reasons ------------------------------------ */
+enum corral_verdict {
+	CORRAL_V_PASS = 0,
+	CORRAL_V_DROP = 1,
+};
+
+/*
+ * Each packet is counted once under exactly one of PASS, ALLOW, NONIP,
+ * RATE, SHED, DENY, MALFORMED, SYN_DEFER, SYN_CAP (its verdict reason).
+ * In monitor mode a packet whose reason is a drop is also counted under
+ * WOULD_DROP (and passes). SYN_SEEN and SYN_ADMIT are extra counts for
+ * SYNs that reach the SYN gate.
+ */
+enum corral_reason {
+	CORRAL_R_PASS = 0,
+	CORRAL_R_ALLOW,
+	CORRAL_R_NONIP,
+	CORRAL_R_RATE,
+	CORRAL_R_SHED,
+	CORRAL_R_DENY,
+	CORRAL_R_MALFORMED,
+	CORRAL_R_WOULD_DROP,
+	CORRAL_R_SYN_SEEN,
+	CORRAL_R_SYN_ADMIT,
+	CORRAL_R_SYN_DEFER,
+	CORRAL_R_SYN_CAP,
+	CORRAL_NREASON,
+};
+
+/* stats map: per-CPU array; key = row * CORRAL_NREASON + reason ... */
+#define CORRAL_STAT_KEY(row, reason) ((row) * CORRAL_NREASON + (reason))
+/* ... followed by global counters */
+enum corral_gstat {
+	CORRAL_G_SRC_NEW = 0,   /* per-source buckets created */
+	CORRAL_G_DST_NEW,       /* per-destination (egress) buckets created */
+	CORRAL_G_BUCKET_RETRY,  /* CAS retries exhausted (counted as rate drop) */
+	CORRAL_NGSTAT,
+};
+#define CORRAL_GSTAT_KEY(g) (CORRAL_NROWS * CORRAL_NREASON + (g))
+#define CORRAL_NSTATS (CORRAL_NROWS * CORRAL_NREASON + CORRAL_NGSTAT)
+
+struct corral_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* ---- modes and knobs --------------------------------------------------- */
+enum corral_mode {
+	CORRAL_MODE_ENFORCE = 0,
+	CORRAL_MODE_MONITOR = 1,
+};
+
+enum corral_shed_scope {
+	CORRAL_SCOPE_NEW = 0,   /* TCP SYN without ACK, and every non-TCP packet */
+	CORRAL_SCOPE_ALL = 1,
+};
+
+/* load-time clock switch (const volatile in the BPF object) */
+enum corral_clock {
+	CORRAL_CLOCK_COARSE = 0,  /* bpf_ktime_get_coarse_ns(): default */
+	CORRAL_CLOCK_PRECISE = 1, /* bpf_ktime_get_ns() */
+	CORRAL_CLOCK_FAKE = 2,    /* corral_ctl.fake_now_ns: tests only */
+};
+
+/* ---- per-source limits -------------------------------------------------- */
+/* A zero rate means "no limit" for that dimension. */
+struct corral_limit {
+	__u64 pkt_rate;    /* packets per second */
+	__u64 pkt_burst;   /* packets */
+	__u64 byte_rate;   /* bytes per second */
+	__u64 byte_burst;  /* bytes */
+};
+
+/* GCRA state: theoretical arrival times, updated with compare-and-swap */
+struct corral_bucket {
+	__u64 tat_pkt;
+	__u64 tat_byte;
+};
+
+/* per-source (ingress) and per-destination (egress) bucket key */
+struct corral_src_key {
+	__u32 addr[4];     /* masked to the aggregation prefix */
+	__u8 family;       /* 4 or 6 */
+	__u8 class;        /* CORRAL_CLASS_ANY unless the key includes the class */
+	__u8 pad[2];
+};
+
+/* ---- prefix rules ------------------------------------------------------- */
+/* LPM key: IPv4 as ::ffff:a.b.c.d with prefixlen = 96 + len */
+struct corral_lpm_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+enum corral_list {
+	CORRAL_LIST_NONE = 0,
+	CORRAL_LIST_ALLOW = 1,
+	CORRAL_LIST_DENY = 2,
+};
+
+#define CORRAL_POL_LIST  0x1   /* list is set */
+#define CORRAL_POL_CLASS 0x2   /* class is set */
+#define CORRAL_POL_LIMIT 0x4   /* limit is set */
+
+/*
+ * Compiled source policy: the value of the one LPM trie the data plane
+ * reads. For every rule prefix P, userspace stores the merge of the
+ * longest list rule, class rule and limit rule that contain P, so the
+ * longest-prefix match on a source answers all three at once.
+ */
+struct corral_policy {
+	__u8 flags;        /* CORRAL_POL_* */
+	__u8 list;         /* enum corral_list */
+	__u8 class;
+	__u8 pad[5];
+	struct corral_limit limit;
+};
+
+/* Source of truth for prefix rules, read back by "show" commands. */
+enum corral_rule_kind {
+	CORRAL_RULE_ALLOW = 1,
+	CORRAL_RULE_DENY = 2,
+	CORRAL_RULE_CLASS = 3,
+	CORRAL_RULE_LIMIT = 4,
+};
+
+struct corral_prefix_rule_key {
+	__u32 kind;        /* enum corral_rule_kind */
+	struct corral_lpm_key pfx;
+};
+
+struct corral_prefix_rule {
+	__u8 class;        /* CORRAL_RULE_CLASS */
+	__u8 pad[7];
+	struct corral_limit limit;  /* CORRAL_RULE_LIMIT */
+};
+
+struct corral_port_rule_key {
+	__u8 proto_idx;    /* enum corral_proto_idx */
+	__u8 pad;
+	__u16 port_lo;     /* host byte order, inclusive */
+	__u16 port_hi;
+	__u16 pad2;
+};
+
+/* ---- configuration ------------------------------------------------------ */
+#define CORRAL_TBL_PREFIX 0x1  /* the policy trie has entries */
+#define CORRAL_TBL_PORT   0x2  /* the port class table has entries */
+#define CORRAL_TBL_DSCP   0x4  /* dscp_class has entries */
+
+/*
+ * Slow-changing configuration. Double-buffered: corral_cfg holds two slots
+ * and corral_ctl.cfg_gen & 1 names the live one. Writers fill the other
+ * slot, then flip cfg_gen with one 64-bit store.
+ */
+struct corral_cfg {
+	__u8 mode;               /* enum corral_mode */
+	__u8 malformed_pass;     /* 1: pass malformed packets (still counted) */
+	__u8 v4_prefix;          /* source aggregation, 1..32 (default 32) */
+	__u8 v6_prefix;          /* 1..128 (default 64) */
+	__u8 key_class;          /* 1: the source key includes the class */
+	__u8 default_class;      /* 0..7 */
+	__u8 tables;             /* CORRAL_TBL_*: non-empty tables */
+	__u8 egress_buckets;     /* 1: corral_tc_out polices per destination */
+	__u64 salt;              /* shed hash key, rotated per epoch */
+	__u64 epoch_ns;          /* salt rotation period (default 10 s) */
+	__u64 hb_timeout_ns;     /* controller heartbeat timeout (default 2 s) */
+	struct corral_limit dflt;    /* default per-source limit */
+	struct corral_limit egress;  /* default per-destination limit */
+	__u8 dscp_class[64];     /* CORRAL_CLASS_ANY = no rule */
+};
+
+/*
+ * Shed word: one 64-bit value, written with one store, never read torn.
+ *  bits 0-7 level L (classes > L dropped), 8-23 fraction of class-L
+ *  sources dropped in 1/10000, 24-31 scope, 32-39 flags.
+ */
+#define CORRAL_SHED_ON 0x1      /* shedding active */
+#define CORRAL_SHED_HB 0x2      /* set by the controller: needs a fresh heartbeat */
+#define CORRAL_FRAC_ONE 10000
+#define CORRAL_SHED_PACK(level, frac, scope, flags) \
+	((__u64)((level) & 0xff) | ((__u64)((frac) & 0xffff) << 8) | \
+	 ((__u64)((scope) & 0xff) << 24) | ((__u64)((flags) & 0xff) << 32))
+#define CORRAL_SHED_LEVEL(w) ((__u32)((w) & 0xff))
+#define CORRAL_SHED_FRAC(w)  ((__u32)(((w) >> 8) & 0xffff))
+#define CORRAL_SHED_SCOPE(w) ((__u32)(((w) >> 24) & 0xff))
+#define CORRAL_SHED_FLAGS(w) ((__u32)(((w) >> 32) & 0xff))
+
+/*
+ * Fast-changing control words. One element, mmapable; every field is one
+ * aligned 64-bit word written with a single store.
+ */
+struct corral_ctl {
+	__u64 shed;          /* CORRAL_SHED_PACK */
+	__u64 heartbeat_ns;  /* controller tick stamp (CLOCK_MONOTONIC) */
+	__u64 cfg_gen;       /* live corral_cfg slot = cfg_gen & 1 */
+	__u64 syn;           /* SYN gate word (herd pacing) */
+	__u64 fake_now_ns;   /* clock when loaded with CORRAL_CLOCK_FAKE */
+	__u64 reserved[3];
+};
+
+/* pinned objects, under CORRAL_PIN_DIR */
+#define CORRAL_PIN_DIR "/sys/fs/bpf/corral"
+
+#endif /* CORRAL_SHARED_H */

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * pipeline.h - the ingress pipeline, written once for every hook:
+ * parse -> lists -> classify -> shed -> buckets -> count.
+ *
+ * Contract: pipeline_ingress() returns CORRAL_V_PASS or CORRAL_V_DROP and
+ * counts the packet once under its reason (see enum corral_reason). In
+ * monitor mode every verdict is computed and counted, drops are also
+ * counted as would-drop, and everything passes. The clock is read at most
+ * once, and only when a stage needs it. Configuration comes from the live
+ * slot named by corral_ctl.cfg_gen; the shed word is one 64-bit read.
+ *
+ * pipeline_egress() classifies by destination for corral_tc_out and, when
+ * enabled, polices per destination; it returns the class or -1 to drop.
+ */
+#ifndef CORRAL_PIPELINE_H
+#define CORRAL_PIPELINE_H
+
+#include "parse.h"
+#include "policy.h"
+#include "shed.h"
+#include "bucket.h"
+#include "stats.h"
+
+static __always_inline enum corral_verdict
+verdict_drop(const struct corral_cfg *cfg, __u32 row, __u32 reason, __u32 len)
+{
+	stats_add(row, reason, len);
+	if (cfg->mode == CORRAL_MODE_MONITOR) {
+		stats_add(row, CORRAL_R_WOULD_DROP, len);
+		return CORRAL_V_PASS;
+	}
+	return CORRAL_V_DROP;
+}
+
+static __always_inline const struct corral_cfg *cfg_live(struct corral_ctl **ctlp)
+{
+	__u32 zero = 0, slot;
+	struct corral_ctl *ctl = bpf_map_lookup_elem(&corral_ctl, &zero);
+
+	if (!ctl)
+		return NULL;
+	*ctlp = ctl;
+	slot = READ_ONCE(ctl->cfg_gen) & 1;
+	return bpf_map_lookup_elem(&corral_cfg, &slot);
+}
+
+static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p)
+{
+	const struct corral_policy *pol;
+	const struct corral_limit *lim;
+	const struct corral_cfg *cfg;
+	struct corral_ctl *ctl = NULL;
+	struct corral_src_key key;
+	__u64 shed, now = 0;
+	int have_now = 0;
+	__u8 class;
+	int r;
+
+	cfg = cfg_live(&ctl);
+	if (!cfg || !ctl)
+		return CORRAL_V_PASS;
+
+	/* 1. parse */
+	r = parse_packet(p);
+	if (r == PARSE_NONIP) {
+		stats_add(CORRAL_ROW_NONE, CORRAL_R_NONIP, p->len);
+		return CORRAL_V_PASS;
+	}
+	if (r != PARSE_IP) {
+		if (cfg->malformed_pass) {
+			stats_add(CORRAL_ROW_NONE, CORRAL_R_MALFORMED, p->len);
+			return CORRAL_V_PASS;
+		}
+		return verdict_drop(cfg, CORRAL_ROW_NONE, CORRAL_R_MALFORMED, p->len);
+	}
+
+	/* 2. lists */
+	pol = policy_lookup(cfg, p->src, p->family);
+	if (pol && (pol->flags & CORRAL_POL_LIST)) {
+		if (pol->list == CORRAL_LIST_DENY)
+			return verdict_drop(cfg, CORRAL_ROW_NONE, CORRAL_R_DENY, p->len);
+		if (pol->list == CORRAL_LIST_ALLOW) {
+			stats_add(0, CORRAL_R_ALLOW, p->len);
+			return CORRAL_V_PASS;
+		}
+	}
+
+	/* 3. classify */
+	class = classify(cfg, pol, p);
+	bucket_key(&key, p->src, p->family, cfg, class);
+
+	/* 4. shed */
+	shed = READ_ONCE(ctl->shed);
+	if (CORRAL_SHED_FLAGS(shed) & CORRAL_SHED_ON) {
+		now = ctx_now(ctl);
+		have_now = 1;
+		if (shed_decide(cfg, shed, READ_ONCE(ctl->heartbeat_ns), now, class, &key, p))
+			return verdict_drop(cfg, class, CORRAL_R_SHED, p->len);
+	}
+
+	/* 6. per-source buckets */
+	lim = (pol && (pol->flags & CORRAL_POL_LIMIT)) ? &pol->limit : &cfg->dflt;
+	if (limit_active(lim)) {
+		struct corral_bucket *b = bucket_get(&corral_buckets, &key, CORRAL_G_SRC_NEW);
+
+		if (!have_now)
+			now = ctx_now(ctl);
+		if (b) {
+			r = bucket_police(b, lim, now, p->len);
+			if (r == GCRA_BUSY)
+				gstat_inc(CORRAL_G_BUCKET_RETRY);
+			if (r != GCRA_PASS)
+				return verdict_drop(cfg, class, CORRAL_R_RATE, p->len);
+		}
+	}
+
+	/* 7. count */
+	stats_add(class, CORRAL_R_PASS, p->len);
+	return CORRAL_V_PASS;
+}
+
+static __always_inline int pipeline_egress(struct corral_pkt *p)
+{
+	const struct corral_policy *pol;
+	const struct corral_limit *lim;
+	const struct corral_cfg *cfg;
+	struct corral_ctl *ctl = NULL;
+	struct corral_src_key key;
+	__u8 class;
+
+	cfg = cfg_live(&ctl);
+	if (!cfg || !ctl || parse_packet(p) != PARSE_IP)
+		return CORRAL_CLASS_ANY;
+
+	pol = policy_lookup(cfg, p->dst, p->family);
+	if (pol && (pol->flags & CORRAL_POL_LIST) && pol->list == CORRAL_LIST_ALLOW)
+		return 0;
+	class = classify(cfg, pol, p);
+
+	lim = (pol && (pol->flags & CORRAL_POL_LIMIT)) ? &pol->limit : &cfg->egress;
+	if (cfg->egress_buckets && limit_active(lim)) {
+		struct corral_bucket *b;
+
+		bucket_key(&key, p->dst, p->family, cfg, class);
+		b = bucket_get(&corral_dbuckets, &key, CORRAL_G_DST_NEW);
+		if (b && bucket_police(b, lim, ctx_now(ctl), p->len) != GCRA_PASS &&
+		    cfg->mode == CORRAL_MODE_ENFORCE)
+			return -1;
+	}
+	return class;
+}
+
+#endif /* CORRAL_PIPELINE_H */
