@@ -225,6 +225,19 @@ struct corral_cfg {
 	struct corral_limit dflt;    /* default per-source limit */
 	struct corral_limit egress;  /* default per-destination limit */
 	__u8 dscp_class[64];     /* CORRAL_CLASS_ANY = no rule */
+	/* SYN gate, static part (corral syn set); see corral_ctl.syn */
+	__u8 syn_on;             /* 1: gate SYNs to ports marked in corral_synports */
+	__u8 syn_herd;           /* enum corral_herd_mode */
+	__u8 pad1[6];
+	__u64 syn_rate;          /* static SYN admissions per second, 0 = no cap */
+	__u64 syn_burst;         /* SYN bucket burst */
+	__u64 syn_window_ns;     /* herd window, 0 = sized by the controller */
+};
+
+enum corral_herd_mode {
+	CORRAL_HERD_OFF = 0,
+	CORRAL_HERD_ON = 1,      /* jittered admission now, window from cfg */
+	CORRAL_HERD_AUTO = 2,    /* the controller detects herds */
 };
 
 /*
@@ -251,10 +264,31 @@ struct corral_ctl {
 	__u64 shed;          /* CORRAL_SHED_PACK */
 	__u64 heartbeat_ns;  /* controller tick stamp (CLOCK_MONOTONIC) */
 	__u64 cfg_gen;       /* live corral_cfg slot = cfg_gen & 1 */
-	__u64 syn;           /* SYN gate word (herd pacing) */
+	__u64 syn;           /* CORRAL_SYN_PACK: dynamic SYN gate */
 	__u64 fake_now_ns;   /* clock when loaded with CORRAL_CLOCK_FAKE */
-	__u64 reserved[3];
+	__u64 herd_start_ns; /* herd mode: admission offsets count from here */
+	__u64 herd_salt;     /* herd mode: key of the offset hash */
+	__u64 reserved;
 };
+
+/*
+ * SYN word: the dynamic SYN gate, set by the controller (with
+ * CORRAL_SYN_HB: ignored when the heartbeat is stale) or by
+ * "corral syn set ... herd on" (without). Writers store herd_start_ns and
+ * herd_salt first, then this word. When the word is not active (or
+ * stale), the gate runs on cfg.syn_rate/syn_burst without herd mode.
+ *  bits 0-31 SYN rate per second (0 = no cap), 32-55 herd window in ms,
+ *  56-63 flags.
+ */
+#define CORRAL_SYN_ACTIVE 0x1
+#define CORRAL_SYN_HB     0x2
+#define CORRAL_SYN_HERD   0x4
+#define CORRAL_SYN_PACK(rate, window_ms, flags) \
+	((__u64)((rate) & 0xffffffffULL) | ((__u64)((window_ms) & 0xffffff) << 32) | \
+	 ((__u64)((flags) & 0xff) << 56))
+#define CORRAL_SYN_RATE(w)      ((__u32)((w) & 0xffffffffULL))
+#define CORRAL_SYN_WINDOW_MS(w) ((__u32)(((w) >> 32) & 0xffffff))
+#define CORRAL_SYN_FLAGS(w)     ((__u32)(((w) >> 56) & 0xff))
 
 /* pinned objects, under CORRAL_PIN_DIR */
 #define CORRAL_PIN_DIR "/sys/fs/bpf/corral"

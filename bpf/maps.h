@@ -76,6 +76,23 @@ struct {
 	__type(value, __u8);
 } corral_port_cls SEC(".maps");
 
+/* TCP ports whose SYNs go through the SYN gate: [port] -> 1 */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u8);
+} corral_synports SEC(".maps");
+
+/* the global SYN admission bucket (GCRA TAT); one element */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct corral_bucket);
+} corral_synbkt SEC(".maps");
+
 /* per-source GCRA buckets (size set at load) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

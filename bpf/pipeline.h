@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * pipeline.h - the ingress pipeline, written once for every hook:
- * parse -> lists -> classify -> shed -> buckets -> count.
+ * parse -> lists -> classify -> shed -> SYN gate -> buckets -> count.
  *
  * Contract: pipeline_ingress() returns CORRAL_V_PASS or CORRAL_V_DROP and
  * counts the packet once under its reason (see enum corral_reason). In
@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "shed.h"
 #include "bucket.h"
+#include "syn.h"
 #include "stats.h"
 
 static __always_inline enum corral_verdict
@@ -97,6 +98,21 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 		have_now = 1;
 		if (shed_decide(cfg, shed, READ_ONCE(ctl->heartbeat_ns), now, class, &key, p))
 			return verdict_drop(cfg, class, CORRAL_R_SHED, p->len);
+	}
+
+	/* 5. SYN admission on protected ports */
+	if (syn_protected(cfg, p)) {
+		__u32 verdict;
+
+		if (!have_now) {
+			now = ctx_now(ctl);
+			have_now = 1;
+		}
+		stats_add(class, CORRAL_R_SYN_SEEN, p->len);
+		verdict = syn_gate(cfg, ctl, &key, now);
+		if (verdict != CORRAL_R_SYN_ADMIT)
+			return verdict_drop(cfg, class, verdict, p->len);
+		stats_add(class, CORRAL_R_SYN_ADMIT, p->len);
 	}
 
 	/* 6. per-source buckets */

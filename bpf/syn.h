@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * syn.h - stage 5: SYN admission for protected ports (herd pacing).
+ *
+ * Contract: syn_gate() is called for TCP SYN-without-ACK packets to a port
+ * marked in corral_synports and returns CORRAL_R_SYN_ADMIT, _DEFER or _CAP.
+ *  - herd mode: each source key has an admission offset
+ *    hash(key, herd_salt) mod window inside the herd window; a SYN before
+ *    herd_start + offset is deferred (dropped: the client retries by
+ *    itself); from then on the source is admitted. The offset is a pure
+ *    function of the source and the herd's salt, so the gate keeps no
+ *    per-source state and a spoofed SYN flood has nothing to evict.
+ *  - a global GCRA bucket caps admissions at the SYN rate.
+ * The dynamic word corral_ctl.syn wins while it is active and fresh;
+ * otherwise the static cfg.syn_rate/syn_burst apply, without herd mode.
+ */
+#ifndef CORRAL_SYN_H
+#define CORRAL_SYN_H
+
+#include "shed.h"
+#include "bucket.h"
+
+static __always_inline int syn_protected(const struct corral_cfg *cfg, const struct corral_pkt *p)
+{
+	__u32 port;
+	__u8 *on;
+
+	if (!cfg->syn_on || p->l4proto != CORRAL_IPPROTO_TCP || !p->has_ports ||
+	    (p->tcp_flags & (CORRAL_TCP_SYN | CORRAL_TCP_ACK)) != CORRAL_TCP_SYN)
+		return 0;
+	port = p->dport;
+	on = bpf_map_lookup_elem(&corral_synports, &port);
+	return on && *on;
+}
+
+static __always_inline __u32 syn_gate(const struct corral_cfg *cfg, struct corral_ctl *ctl,
+				      const struct corral_src_key *key, __u64 now)
+{
+	__u64 word = READ_ONCE(ctl->syn), rate = cfg->syn_rate;
+	__u32 flags = CORRAL_SYN_FLAGS(word), zero = 0;
+	struct corral_bucket *b;
+
+	if ((flags & CORRAL_SYN_ACTIVE) &&
+	    (!(flags & CORRAL_SYN_HB) || ctl_word_fresh(cfg, READ_ONCE(ctl->heartbeat_ns), now))) {
+		rate = CORRAL_SYN_RATE(word);
+		if (flags & CORRAL_SYN_HERD) {
+			__u64 window = (__u64)CORRAL_SYN_WINDOW_MS(word) * 1000000ULL;
+			__u64 start = READ_ONCE(ctl->herd_start_ns);
+
+			if (window) {
+				__u64 off = hash_src_key(key, READ_ONCE(ctl->herd_salt)) % window;
+
+				if (now < start + off)
+					return CORRAL_R_SYN_DEFER;
+			}
+		}
+	}
+	if (!rate)
+		return CORRAL_R_SYN_ADMIT;
+	b = bpf_map_lookup_elem(&corral_synbkt, &zero);
+	if (!b)
+		return CORRAL_R_SYN_ADMIT;
+	{
+		__u64 cost = CORRAL_NSEC / rate;
+		__u64 burst = cfg->syn_burst ? cfg->syn_burst : 1;
+
+		if (gcra_take(&b->tat_pkt, now, cost, burst * cost) != GCRA_PASS)
+			return CORRAL_R_SYN_CAP;
+	}
+	return CORRAL_R_SYN_ADMIT;
+}
+
+#endif /* CORRAL_SYN_H */
