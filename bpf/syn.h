@@ -4,8 +4,10 @@
  *
  * Contract: syn_gate() is called for TCP SYN-without-ACK packets to a port
  * marked in corral_synports and returns CORRAL_R_SYN_ADMIT, _DEFER or _CAP.
- *  - herd mode: each source key has an admission offset
- *    hash(key, herd_salt) mod window inside the herd window; a SYN before
+ *  - herd mode: each source key has an admission offset inside the herd
+ *    window, window_ms * (hash(key, herd_salt) >> 32) / 2^32 ms: the
+ *    source keeps its relative place when the controller resizes the
+ *    window. A SYN before
  *    herd_start + offset is deferred (dropped: the client retries by
  *    itself); from then on the source is admitted. The offset is a pure
  *    function of the source and the herd's salt, so the gate keeps no
@@ -33,6 +35,12 @@ static __always_inline int syn_protected(const struct corral_cfg *cfg, const str
 	return on && *on;
 }
 
+/* admission offset of a source whose hash (top 32 bits) is h32 */
+static __always_inline __u64 syn_offset_ns(__u64 h32, __u64 window_ms)
+{
+	return ((h32 * window_ms) >> 32) * 1000000ULL;
+}
+
 static __always_inline __u32 syn_gate(const struct corral_cfg *cfg, struct corral_ctl *ctl,
 				      const struct corral_src_key *key, __u64 now)
 {
@@ -44,15 +52,12 @@ static __always_inline __u32 syn_gate(const struct corral_cfg *cfg, struct corra
 	    (!(flags & CORRAL_SYN_HB) || ctl_word_fresh(cfg, READ_ONCE(ctl->heartbeat_ns), now))) {
 		rate = CORRAL_SYN_RATE(word);
 		if (flags & CORRAL_SYN_HERD) {
-			__u64 window = (__u64)CORRAL_SYN_WINDOW_MS(word) * 1000000ULL;
+			__u64 window_ms = CORRAL_SYN_WINDOW_MS(word);
 			__u64 start = READ_ONCE(ctl->herd_start_ns);
+			__u64 h = hash_src_key(key, READ_ONCE(ctl->herd_salt)) >> 32;
 
-			if (window) {
-				__u64 off = hash_src_key(key, READ_ONCE(ctl->herd_salt)) % window;
-
-				if (now < start + off)
-					return CORRAL_R_SYN_DEFER;
-			}
+			if (now < start + syn_offset_ns(h, window_ms))
+				return CORRAL_R_SYN_DEFER;
 		}
 	}
 	if (!rate)
