@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * herd_ctl.h - herd detection and the SYN admission rate law.
+ *
+ * Pure functions of a per-tick input, so they are unit-tested on traces.
+ *
+ * SYN rate law (the admission capacity C, SYNs per second): it follows the
+ * accept queues of the protected listeners. While the fullest queue is
+ * below q_low and no listen overflow happened, C grows by ai_frac of its
+ * initial value per tick (additive increase); when the fullest queue is
+ * above q_high or the kernel counted an overflow, C is multiplied by md
+ * (multiplicative decrease). C stays within [min_rate, max_rate].
+ *
+ * Herd detection: a slow EWMA tracks the baseline SYN rate on protected
+ * ports. A herd starts when the SYN rate exceeds detect_factor x baseline
+ * and min_herd_rate, or when listen overflows appear while SYNs run above
+ * baseline. The first wave (SYNs seen during the first first_wave_s after
+ * the start, before clients' first retry) estimates the herd size N; the
+ * admission window is N / C (at least min_window_s), so jittered admission
+ * lets about C sources in per second of the window, and each retry wave
+ * carries what the service can serve before the next one. The herd ends
+ * when the SYN rate stays below end_factor x baseline for end_s.
+ */
+#ifndef CORRAL_HERD_CTL_H
+#define CORRAL_HERD_CTL_H
+
+#include <stdint.h>
+
+struct herd_params {
+	double detect_factor;   /* SYN rate over baseline that starts a herd (8) */
+	double min_herd_rate;   /* ... and at least this many SYN/s (200) */
+	double end_factor;      /* herd over below this x baseline (2) ... */
+	double end_s;           /* ... for this long (2 s) */
+	double baseline_alpha;  /* EWMA weight of the baseline per second (0.05) */
+	double first_wave_s;    /* SYNs in this long after the start size the herd (0.9 s) */
+	double min_window_s;    /* smallest admission window (1 s) */
+	double max_window_s;    /* largest admission window (60 s) */
+	double q_low;           /* accept-queue fill under which C grows (0.25) */
+	double q_high;          /* fill over which C is cut (0.5) */
+	double ai_frac;         /* additive increase, share of the initial C per tick (0.02) */
+	double md;              /* multiplicative decrease (0.7) */
+	double min_rate;        /* C bounds, SYN/s (10, 1e6) */
+	double max_rate;
+};
+
+struct herd_input {
+	double dt_s;            /* tick length */
+	double syns;            /* SYNs seen on protected ports this tick */
+	double overflows;       /* ListenOverflows + ListenDrops delta this tick */
+	double queue_fill;      /* fullest protected accept queue, 0..1 (-1: unknown) */
+	uint64_t now_ns;        /* CLOCK_MONOTONIC */
+};
+
+struct herd_state {
+	double rate;            /* admission capacity C, SYN/s */
+	double rate0;           /* initial C (the operator's syn rate) */
+	double baseline;        /* SYN/s outside herds */
+	int active;             /* in herd mode */
+	uint64_t start_ns;
+	double first_wave;      /* SYNs counted in the first wave */
+	double est_size;        /* estimated herd size N */
+	uint32_t window_ms;
+	double calm_s;          /* time spent under end_factor x baseline */
+	uint64_t salt;          /* offset hash key of the current herd */
+	int warm;               /* baseline has a first sample */
+	double reported_rate;   /* C at the last HERD_EV_RATE */
+};
+
+enum herd_event {
+	HERD_EV_NONE = 0,
+	HERD_EV_START = 1,
+	HERD_EV_END = 2,
+	HERD_EV_WINDOW = 4,     /* window resized */
+	HERD_EV_RATE = 8,       /* C moved by more than 10% since last reported */
+};
+
+void herd_params_default(struct herd_params *p);
+/* initial_rate: the configured SYN rate (service capacity estimate), > 0 */
+void herd_state_init(struct herd_state *s, const struct herd_params *p, double initial_rate);
+/* one tick; salt is used only when a herd starts. Returns HERD_EV_* bits. */
+int herd_step(const struct herd_params *p, struct herd_state *s, const struct herd_input *in,
+	      uint64_t salt);
+/* the SYN word (CORRAL_SYN_PACK) the controller publishes for this state */
+uint64_t herd_syn_word(const struct herd_state *s);
+
+#endif /* CORRAL_HERD_CTL_H */
