@@ -143,7 +143,8 @@ static __always_inline int parse_ipv6(struct corral_pkt *p, __u32 off)
 	next = ip6->nexthdr;
 	off += sizeof(*ip6);
 
-	for (i = 0; i < CORRAL_MAX_V6_EXT; i++) {
+	/* up to CORRAL_MAX_V6_EXT extension headers, then the transport header */
+	for (i = 0; i <= CORRAL_MAX_V6_EXT; i++) {
 		struct corral_opthdr *oh;
 
 		if (off > CORRAL_MAX_L3_OFF)
