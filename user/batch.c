@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * batch.c - parse a whole batch file, then apply it as one change.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+
+int corral_split_words(char *line, char **argv, int max)
+{
+	int argc = 0;
+	char *p = line;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (!*p || *p == '#')
+			break;
+		if (argc >= max)
+			return -E2BIG;
+		argv[argc++] = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			p++;
+		if (!*p)
+			break;
+		*p++ = 0;
+	}
+	return argc;
+}
+
+void corral_batch_free(struct corral_batch *b)
+{
+	size_t i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->n; i++)
+		free(b->where[i]);
+	free(b->where);
+	free(b->ops);
+	free(b);
+}
+
+static int batch_push(struct corral_batch *b, const struct corral_op *op, const char *where)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		void *o = realloc(b->ops, cap * sizeof(*b->ops));
+
+		if (!o)
+			return -ENOMEM;
+		b->ops = o;
+		o = realloc(b->where, cap * sizeof(*b->where));
+		if (!o)
+			return -ENOMEM;
+		b->where = o;
+		b->cap = cap;
+	}
+	b->where[b->n] = strdup(where);
+	if (!b->where[b->n])
+		return -ENOMEM;
+	b->ops[b->n++] = *op;
+	return 0;
+}
+
+int corral_batch_parse_stream(FILE *f, const char *name, struct corral_batch **out,
+			      corral_extra_line_fn extra, void *arg, char *err, size_t errlen)
+{
+	struct corral_batch *b;
+	char *line = NULL, *argv[CORRAL_BATCH_MAX_WORDS], where[300], msg[512];
+	size_t cap = 0;
+	unsigned int lineno = 0;
+	int ret = 0, argc;
+
+	*out = NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	while (getline(&line, &cap, f) >= 0) {
+		struct corral_op op;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", name, lineno);
+		argc = corral_split_words(line, argv, CORRAL_BATCH_MAX_WORDS);
+		if (argc < 0) {
+			snprintf(err, errlen, "%s: too many words", where);
+			ret = -EINVAL;
+			goto fail;
+		}
+		if (!argc)
+			continue;
+		if (!strcmp(argv[0], "controller")) {
+			if (!extra) {
+				snprintf(err, errlen, "%s: controller: not accepted here", where);
+				ret = -EINVAL;
+				goto fail;
+			}
+			msg[0] = 0;
+			ret = extra(arg, argc, argv, msg, sizeof(msg));
+			if (ret) {
+				snprintf(err, errlen, "%s: %s", where,
+					 msg[0] ? msg : "controller: invalid line");
+				ret = ret < 0 ? ret : -EINVAL;
+				goto fail;
+			}
+			continue;
+		}
+		ret = corral_op_parse(argc, argv, &op, msg, sizeof(msg));
+		if (ret == CORRAL_PARSE_NOT_CONFIG) {
+			snprintf(err, errlen, "%s: \"%s%s%s\" is not a configuration command", where,
+				 argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+			ret = -EINVAL;
+			goto fail;
+		}
+		if (ret) {
+			snprintf(err, errlen, "%s: %s", where, msg);
+			goto fail;
+		}
+		ret = batch_push(b, &op, where);
+		if (ret) {
+			snprintf(err, errlen, "%s: %s", where, strerror(-ret));
+			goto fail;
+		}
+	}
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "%s: read error", name);
+		goto fail;
+	}
+	free(line);
+	*out = b;
+	return 0;
+fail:
+	free(line);
+	corral_batch_free(b);
+	return ret;
+}
+
+int corral_batch_parse_file(const char *path, struct corral_batch **out, corral_extra_line_fn extra,
+			    void *arg, char *err, size_t errlen)
+{
+	FILE *f;
+	int ret;
+
+	if (!strcmp(path, "-"))
+		return corral_batch_parse_stream(stdin, "<stdin>", out, extra, arg, err, errlen);
+	f = fopen(path, "r");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	ret = corral_batch_parse_stream(f, path, out, extra, arg, err, errlen);
+	fclose(f);
+	return ret;
+}
+
+int corral_batch_apply(struct corral_batch *b, char *err, size_t errlen)
+{
+	if (!b->n)
+		return 0;
+	return corral_ops_commit(b->ops, b->n, (const char *const *)b->where, err, errlen);
+}

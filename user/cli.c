@@ -1,0 +1,783 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * cli.c - global flags, the command table, attach/detach/dev and the
+ * configuration objects (parse -> op -> apply) with their show commands.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "batch.h"
+#include "cli.h"
+#include "loader.h"
+#include "out.h"
+#include "state.h"
+#include "words.h"
+
+#if __has_include("controller.h")
+#include "controller.h"
+#define CORRAL_HAVE_RUN 1
+#endif
+
+static bool verbose;
+
+void corral_errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("corral: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static bool is(const char *a, const char *b)
+{
+	return a && !strcmp(a, b);
+}
+
+static bool is_help(const char *w)
+{
+	return is(w, "help") || is(w, "--help") || is(w, "-h");
+}
+
+/* ---- usage ------------------------------------------------------------------- */
+
+static const char usage_main[] =
+	"Usage: corral [-j] [-p] [-v] OBJECT COMMAND [ARGS]\n"
+	"       corral [-v] -f FILE          batch: one command per line, '#' comments\n"
+	"       corral help | corral OBJECT help\n"
+	"OBJECT := { attach | detach | dev | mode | aggregate | limit | class |\n"
+	"            allow | deny | shed | status | top | run }\n"
+	"  -j  JSON output   -p  pretty JSON   -v  libbpf debug messages\n";
+
+struct usage {
+	const char *obj;
+	const char *text;
+};
+
+static const struct usage usages[] = {
+	{ "attach", "Usage: corral attach dev IFACE [mode xdp|xdp-generic|tc] [egress] [sources N]\n"
+		    "                     [clock coarse|precise|fake]\n" },
+	{ "detach", "Usage: corral detach dev IFACE\n" },
+	{ "dev", "Usage: corral dev show\n" },
+	{ "mode", "Usage: corral mode set [enforce|monitor] [malformed pass|drop]\n"
+		  "       corral mode show\n" },
+	{ "aggregate", "Usage: corral aggregate set [v4 LEN] [v6 LEN] [class on|off]\n"
+		       "       corral aggregate show\n" },
+	{ "limit", "Usage: corral limit add default|egress|PREFIX [rate RATE] [burst PKTS]\n"
+		   "                                       [bytes BYTERATE] [bburst SIZE]\n"
+		   "       corral limit del default|egress|PREFIX\n"
+		   "       corral limit show\n"
+		   "RATE := 1000pps | 10kpps | 2mpps      BYTERATE := 800kbit | 10mbit | 1gbit\n"
+		   "SIZE := 1500b | 64kb | 1mb\n" },
+	{ "class", "Usage: corral class add|del CLASS proto tcp|udp|icmp|icmpv6 [dport PORT[-PORT]]\n"
+		   "       corral class add|del CLASS src PREFIX\n"
+		   "       corral class add|del CLASS dscp N\n"
+		   "       corral class default CLASS\n"
+		   "       corral class show\n"
+		   "CLASS := 0..7 (0 critical, never shed; 7 bulk)\n" },
+	{ "allow", "Usage: corral allow add|del PREFIX\n"
+		   "       corral allow show\n" },
+	{ "deny", "Usage: corral deny add|del PREFIX\n"
+		  "       corral deny show\n" },
+	{ "shed", "Usage: corral shed set LEVEL [scope new|all]\n"
+		  "       corral shed off\n"
+		  "       corral shed tune [epoch DURATION] [timeout DURATION]\n"
+		  "       corral shed show\n"
+		  "LEVEL := L | L.F   classes > L are shed, and the fraction 0.F of class-L sources\n" },
+	{ "status", "Usage: corral status [dev IFACE]\n" },
+	{ "top", "Usage: corral top [count N]\n" },
+	{ "run", "Usage: corral run [-c FILE] [--metrics [ADDR:]PORT] [--interval DURATION]\n" },
+};
+
+static const char *usage_of(const char *obj)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(usages) / sizeof(usages[0]); i++)
+		if (is(usages[i].obj, obj))
+			return usages[i].text;
+	return NULL;
+}
+
+static int print_usage(const char *obj, FILE *f)
+{
+	const char *u = obj ? usage_of(obj) : NULL;
+
+	fputs(u ? u : usage_main, f);
+	return f == stdout ? CORRAL_EXIT_OK : CORRAL_EXIT_USAGE;
+}
+
+/* ---- loaded state ------------------------------------------------------------ */
+
+static int open_loaded(struct corral_handle *h)
+{
+	int ret = corral_handle_open(h);
+
+	if (ret == -ENOENT) {
+		corral_errorf("not loaded (attach a device first)");
+		return CORRAL_EXIT_FAIL;
+	}
+	if (ret) {
+		corral_errorf("%s: %s", corral_pin_dir(), strerror(-ret));
+		return CORRAL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int load_state(struct corral_handle *h, struct corral_state *s)
+{
+	int ret = open_loaded(h);
+
+	if (ret)
+		return ret;
+	ret = corral_state_load(h, s);
+	if (ret) {
+		corral_errorf("read state: %s", strerror(-ret));
+		corral_handle_close(h);
+		return CORRAL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* ---- printers shared with status ---------------------------------------------- */
+
+static void print_limit(const char *key, const struct corral_limit *l)
+{
+	char b[64];
+
+	out_open_object(key);
+	if (l->pkt_rate) {
+		print_u64(PRINT_JSON, "pkt_rate", NULL, l->pkt_rate);
+		print_u64(PRINT_JSON, "pkt_burst", NULL, l->pkt_burst);
+		print_string(PRINT_TEXT, NULL, " rate %s", corral_rate_str(l->pkt_rate, b, sizeof(b)));
+		print_u64(PRINT_TEXT, NULL, " burst %llu", l->pkt_burst);
+	}
+	if (l->byte_rate) {
+		print_u64(PRINT_JSON, "byte_rate", NULL, l->byte_rate);
+		print_u64(PRINT_JSON, "byte_burst", NULL, l->byte_burst);
+		print_string(PRINT_TEXT, NULL, " bytes %s",
+			     corral_byterate_str(l->byte_rate, b, sizeof(b)));
+		print_string(PRINT_TEXT, NULL, " bburst %s",
+			     corral_size_str(l->byte_burst, b, sizeof(b)));
+	}
+	if (!l->pkt_rate && !l->byte_rate)
+		print_text(" unlimited");
+	out_close_object();
+}
+
+static int prule_sort(const void *pa, const void *pb)
+{
+	const struct corral_prule *a = pa, *b = pb;
+	struct corral_prefix x, y;
+
+	corral_lpm_to_prefix(&a->key.pfx, &x);
+	corral_lpm_to_prefix(&b->key.pfx, &y);
+	if (x.family != y.family)
+		return x.family < y.family ? -1 : 1;
+	if (memcmp(x.addr, y.addr, 16))
+		return memcmp(x.addr, y.addr, 16);
+	return x.len < y.len ? -1 : x.len > y.len;
+}
+
+static void sort_rules(struct corral_state *s)
+{
+	qsort(s->pr, s->npr, sizeof(*s->pr), prule_sort);
+}
+
+static const char *mode_name(__u8 m)
+{
+	return m == CORRAL_MODE_MONITOR ? "monitor" : "enforce";
+}
+
+void corral_print_mode(const struct corral_cfg *c)
+{
+	print_string(PRINT_ANY, "mode", "mode %s", mode_name(c->mode));
+	print_string(PRINT_ANY, "malformed", " malformed %s", c->malformed_pass ? "pass" : "drop");
+	print_nl();
+}
+
+void corral_print_aggregate(const struct corral_cfg *c)
+{
+	out_open_object("aggregate");
+	print_u64(PRINT_ANY, "v4", "aggregate v4 %llu", c->v4_prefix);
+	print_u64(PRINT_ANY, "v6", " v6 %llu", c->v6_prefix);
+	print_string(PRINT_TEXT, NULL, " class %s", c->key_class ? "on" : "off");
+	print_bool(PRINT_JSON, "class", NULL, c->key_class);
+	out_close_object();
+	print_nl();
+}
+
+void corral_print_shed(__u64 w, __u64 hb_ns, __u64 timeout_ns)
+{
+	__u32 flags = CORRAL_SHED_FLAGS(w);
+	bool on = flags & CORRAL_SHED_ON;
+	bool ctrl = flags & CORRAL_SHED_HB;
+	__u64 now = corral_now_ns();
+	bool stale = ctrl && (!hb_ns || now - hb_ns > timeout_ns);
+	char b[32];
+
+	out_open_object("shed");
+	print_bool(PRINT_JSON, "on", NULL, on);
+	if (!on) {
+		print_text("shed off");
+	} else {
+		corral_level_str(CORRAL_SHED_LEVEL(w), CORRAL_SHED_FRAC(w), b, sizeof(b));
+		print_string(PRINT_TEXT, NULL, "shed %s", b);
+		print_u64(PRINT_JSON, "level", NULL, CORRAL_SHED_LEVEL(w));
+		print_u64(PRINT_JSON, "frac", NULL, CORRAL_SHED_FRAC(w));
+		print_double(PRINT_JSON, "fraction", NULL,
+			     (double)CORRAL_SHED_FRAC(w) / CORRAL_FRAC_ONE);
+		print_string(PRINT_ANY, "scope", " scope %s",
+			     CORRAL_SHED_SCOPE(w) == CORRAL_SCOPE_ALL ? "all" : "new");
+		print_string(PRINT_ANY, "source", " (%s)", ctrl ? "controller" : "manual");
+		if (stale)
+			print_text(" stale heartbeat: not applied");
+	}
+	print_bool(PRINT_JSON, "stale", NULL, stale);
+	print_u64(PRINT_JSON, "word", NULL, w);
+	out_close_object();
+	if (hb_ns && now >= hb_ns)
+		print_u64(PRINT_ANY, "heartbeat_age_ms", "\nheartbeat %llu ms ago",
+			  (now - hb_ns) / 1000000);
+	else
+		print_null(PRINT_ANY, "heartbeat_age_ms", "\nheartbeat never");
+	print_nl();
+}
+
+/* ---- show commands ------------------------------------------------------------ */
+
+static int show_mode(void)
+{
+	struct corral_handle h;
+	int ret = open_loaded(&h);
+
+	if (ret)
+		return ret;
+	out_begin();
+	corral_print_mode(corral_cfg_live(&h));
+	out_end();
+	corral_handle_close(&h);
+	return 0;
+}
+
+static int show_aggregate(void)
+{
+	struct corral_handle h;
+	int ret = open_loaded(&h);
+
+	if (ret)
+		return ret;
+	out_begin();
+	corral_print_aggregate(corral_cfg_live(&h));
+	out_end();
+	corral_handle_close(&h);
+	return 0;
+}
+
+static int show_limit(void)
+{
+	struct corral_handle h;
+	struct corral_state s;
+	char b[CORRAL_PREFIX_STRLEN];
+	size_t i;
+	int ret = load_state(&h, &s);
+
+	if (ret)
+		return ret;
+	sort_rules(&s);
+	out_begin();
+	print_text("default");
+	print_limit("default", &s.cfg.dflt);
+	print_nl();
+	if (s.cfg.egress_buckets) {
+		print_text("egress");
+		print_limit("egress", &s.cfg.egress);
+		print_nl();
+	} else {
+		print_null(PRINT_JSON, "egress", NULL);
+	}
+	out_open_array("limits");
+	for (i = 0; i < s.npr; i++) {
+		if (s.pr[i].key.kind != CORRAL_RULE_LIMIT)
+			continue;
+		out_open_object(NULL);
+		print_string(PRINT_ANY, "prefix", "%s", corral_lpm_str(&s.pr[i].key.pfx, b, sizeof(b)));
+		print_limit("limit", &s.pr[i].val.limit);
+		out_close_object();
+		print_nl();
+	}
+	out_close_array();
+	out_end();
+	corral_state_free(&s);
+	corral_handle_close(&h);
+	return 0;
+}
+
+static int ptrule_sort(const void *pa, const void *pb)
+{
+	const struct corral_ptrule *a = pa, *b = pb;
+
+	if (a->key.proto_idx != b->key.proto_idx)
+		return a->key.proto_idx < b->key.proto_idx ? -1 : 1;
+	if (a->key.port_lo != b->key.port_lo)
+		return a->key.port_lo < b->key.port_lo ? -1 : 1;
+	return a->key.port_hi < b->key.port_hi ? -1 : a->key.port_hi > b->key.port_hi;
+}
+
+static int show_class(void)
+{
+	struct corral_handle h;
+	struct corral_state s;
+	char b[CORRAL_PREFIX_STRLEN];
+	size_t i;
+	int ret = load_state(&h, &s);
+
+	if (ret)
+		return ret;
+	sort_rules(&s);
+	qsort(s.pt, s.npt, sizeof(*s.pt), ptrule_sort);
+	out_begin();
+	print_u64(PRINT_ANY, "default", "class default %llu\n", s.cfg.default_class);
+	out_open_array("ports");
+	for (i = 0; i < s.npt; i++) {
+		const struct corral_ptrule *r = &s.pt[i];
+		bool all = r->key.port_lo == 0 && r->key.port_hi == 65535;
+
+		out_open_object(NULL);
+		print_u64(PRINT_ANY, "class", "class %llu", r->cls);
+		print_string(PRINT_ANY, "proto", " proto %s", corral_proto_name(r->key.proto_idx));
+		print_u64(PRINT_JSON, "dport_lo", NULL, r->key.port_lo);
+		print_u64(PRINT_JSON, "dport_hi", NULL, r->key.port_hi);
+		if (!all && r->key.port_lo == r->key.port_hi)
+			print_u64(PRINT_TEXT, NULL, " dport %llu", r->key.port_lo);
+		else if (!all)
+			print_text(" dport %u-%u", r->key.port_lo, r->key.port_hi);
+		out_close_object();
+		print_nl();
+	}
+	out_close_array();
+	out_open_array("src");
+	for (i = 0; i < s.npr; i++) {
+		if (s.pr[i].key.kind != CORRAL_RULE_CLASS)
+			continue;
+		out_open_object(NULL);
+		print_u64(PRINT_ANY, "class", "class %llu", s.pr[i].val.class);
+		print_string(PRINT_ANY, "prefix", " src %s\n",
+			     corral_lpm_str(&s.pr[i].key.pfx, b, sizeof(b)));
+		out_close_object();
+	}
+	out_close_array();
+	out_open_array("dscp");
+	for (i = 0; i < 64; i++) {
+		if (s.cfg.dscp_class[i] == CORRAL_CLASS_ANY)
+			continue;
+		out_open_object(NULL);
+		print_u64(PRINT_ANY, "class", "class %llu", s.cfg.dscp_class[i]);
+		print_u64(PRINT_ANY, "dscp", " dscp %llu\n", i);
+		out_close_object();
+	}
+	out_close_array();
+	out_end();
+	corral_state_free(&s);
+	corral_handle_close(&h);
+	return 0;
+}
+
+static int show_list(bool allow)
+{
+	struct corral_handle h;
+	struct corral_state s;
+	char b[CORRAL_PREFIX_STRLEN];
+	__u32 kind = allow ? CORRAL_RULE_ALLOW : CORRAL_RULE_DENY;
+	size_t i;
+	int ret = load_state(&h, &s);
+
+	if (ret)
+		return ret;
+	sort_rules(&s);
+	out_begin();
+	out_open_array(allow ? "allow" : "deny");
+	for (i = 0; i < s.npr; i++) {
+		if (s.pr[i].key.kind != kind)
+			continue;
+		print_string(PRINT_ANY, NULL, "%s\n", corral_lpm_str(&s.pr[i].key.pfx, b, sizeof(b)));
+	}
+	out_close_array();
+	out_end();
+	corral_state_free(&s);
+	corral_handle_close(&h);
+	return 0;
+}
+
+static int show_shed(void)
+{
+	struct corral_handle h;
+	const struct corral_cfg *c;
+	int ret = open_loaded(&h);
+
+	if (ret)
+		return ret;
+	c = corral_cfg_live(&h);
+	out_begin();
+	corral_print_shed(corral_shed_read(&h), __atomic_load_n(&h.ctl->heartbeat_ns, __ATOMIC_ACQUIRE),
+			  c->hb_timeout_ns);
+	print_u64(PRINT_ANY, "epoch_ms", "epoch %llu ms", c->epoch_ns / 1000000);
+	print_u64(PRINT_ANY, "timeout_ms", " timeout %llu ms\n", c->hb_timeout_ns / 1000000);
+	out_end();
+	corral_handle_close(&h);
+	return 0;
+}
+
+void corral_print_devices(int devs_fd, const char *only)
+{
+	struct corral_dev_entry d[CORRAL_DEVS_MAX];
+	int n = corral_devs_list(devs_fd, d, CORRAL_DEVS_MAX), i;
+
+	out_open_array("devices");
+	for (i = 0; i < n; i++) {
+		char name[IF_NAMESIZE];
+		bool present = if_indextoname(d[i].ifindex, name) &&
+			       !strcmp(name, d[i].dev.ifname);
+
+		if (only && strcmp(only, d[i].dev.ifname))
+			continue;
+		out_open_object(NULL);
+		print_string(PRINT_ANY, "ifname", "dev %s", d[i].dev.ifname);
+		print_u64(PRINT_ANY, "ifindex", " ifindex %llu", d[i].ifindex);
+		print_string(PRINT_ANY, "mode", " mode %s", corral_attach_mode_name(d[i].dev.mode));
+		print_bool(PRINT_JSON, "egress", NULL, d[i].dev.egress);
+		if (d[i].dev.egress)
+			print_text(" egress");
+		print_bool(PRINT_JSON, "present", NULL, present);
+		if (!present)
+			print_text(" (device gone)");
+		out_close_object();
+		print_nl();
+	}
+	out_close_array();
+}
+
+static int do_dev(int argc, char **argv)
+{
+	struct corral_handle h;
+	int ret;
+
+	if (argc < 2 || is_help(argv[1]))
+		return print_usage("dev", argc < 2 ? stderr : stdout);
+	if (!is(argv[1], "show") && !is(argv[1], "list")) {
+		corral_errorf("dev: unknown command \"%s\"", argv[1]);
+		return CORRAL_EXIT_USAGE;
+	}
+	if (argc > 2) {
+		corral_errorf("dev: unknown argument \"%s\"", argv[2]);
+		return CORRAL_EXIT_USAGE;
+	}
+	ret = open_loaded(&h);
+	if (ret)
+		return ret;
+	out_begin();
+	corral_print_devices(h.devs_fd, NULL);
+	out_end();
+	corral_handle_close(&h);
+	return 0;
+}
+
+/* ---- attach / detach ------------------------------------------------------------ */
+
+static int do_attach(int argc, char **argv)
+{
+	struct corral_attach_opts o = { .mode = CORRAL_ATTACH_XDP, .clock = -1 };
+	bool has_mode = false;
+	char err[768];
+	int i, ret;
+
+	if (argc < 2 || is_help(argv[1]))
+		return print_usage("attach", argc < 2 ? stderr : stdout);
+	for (i = 1; i < argc; i++) {
+		const char *w = argv[i];
+
+#define NEXT() do { if (++i >= argc) { \
+		corral_errorf("attach: missing argument after \"%s\"", w); \
+		return CORRAL_EXIT_USAGE; } } while (0)
+#define DUP(cond) do { if (cond) { \
+		corral_errorf("attach: duplicate \"%s\"", w); \
+		return CORRAL_EXIT_USAGE; } } while (0)
+		if (is(w, "dev")) {
+			DUP(o.ifname);
+			NEXT();
+			if (!argv[i][0] || strlen(argv[i]) >= IF_NAMESIZE) {
+				corral_errorf("attach: invalid device \"%s\"", argv[i]);
+				return CORRAL_EXIT_USAGE;
+			}
+			o.ifname = argv[i];
+		} else if (is(w, "mode")) {
+			DUP(has_mode);
+			NEXT();
+			if (is(argv[i], "xdp"))
+				o.mode = CORRAL_ATTACH_XDP;
+			else if (is(argv[i], "xdp-generic"))
+				o.mode = CORRAL_ATTACH_XDP_GENERIC;
+			else if (is(argv[i], "tc"))
+				o.mode = CORRAL_ATTACH_TC;
+			else {
+				corral_errorf("attach: invalid mode \"%s\"", argv[i]);
+				return CORRAL_EXIT_USAGE;
+			}
+			has_mode = true;
+		} else if (is(w, "egress")) {
+			DUP(o.egress);
+			o.egress = true;
+		} else if (is(w, "sources")) {
+			__u32 n;
+
+			DUP(o.sources);
+			NEXT();
+			if (corral_parse_u32_range(argv[i], 1, 1u << 28, &n)) {
+				corral_errorf("attach: invalid sources \"%s\"", argv[i]);
+				return CORRAL_EXIT_USAGE;
+			}
+			o.sources = n;
+		} else if (is(w, "clock")) {
+			DUP(o.clock >= 0);
+			NEXT();
+			if (is(argv[i], "coarse"))
+				o.clock = CORRAL_CLOCK_COARSE;
+			else if (is(argv[i], "precise"))
+				o.clock = CORRAL_CLOCK_PRECISE;
+			else if (is(argv[i], "fake"))
+				o.clock = CORRAL_CLOCK_FAKE;
+			else {
+				corral_errorf("attach: invalid clock \"%s\"", argv[i]);
+				return CORRAL_EXIT_USAGE;
+			}
+		} else {
+			corral_errorf("attach: unknown argument \"%s\"", w);
+			return CORRAL_EXIT_USAGE;
+		}
+#undef NEXT
+#undef DUP
+	}
+	if (!o.ifname) {
+		corral_errorf("attach: missing \"dev IFACE\"");
+		return CORRAL_EXIT_USAGE;
+	}
+	ret = corral_attach(&o, err, sizeof(err));
+	if (ret) {
+		corral_errorf("%s", err);
+		return CORRAL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int do_detach(int argc, char **argv)
+{
+	char err[768];
+
+	if (argc < 2 || is_help(argv[1]))
+		return print_usage("detach", argc < 2 ? stderr : stdout);
+	if (!is(argv[1], "dev")) {
+		corral_errorf("detach: unknown argument \"%s\"", argv[1]);
+		return CORRAL_EXIT_USAGE;
+	}
+	if (argc < 3) {
+		corral_errorf("detach: missing argument after \"dev\"");
+		return CORRAL_EXIT_USAGE;
+	}
+	if (argc > 3) {
+		corral_errorf("detach: unknown argument \"%s\"", argv[3]);
+		return CORRAL_EXIT_USAGE;
+	}
+	if (corral_detach(argv[2], err, sizeof(err))) {
+		corral_errorf("%s", err);
+		return CORRAL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* ---- configuration objects --------------------------------------------------------- */
+
+static int do_config(int argc, char **argv)
+{
+	const char *obj = argv[0];
+	struct corral_op op;
+	char err[768];
+	int ret;
+
+	if (argc < 2 || is_help(argv[1]))
+		return print_usage(obj, argc < 2 ? stderr : stdout);
+	if (is(argv[1], "show") || is(argv[1], "list")) {
+		if (argc > 2) {
+			corral_errorf("%s: unknown argument \"%s\"", obj, argv[2]);
+			return CORRAL_EXIT_USAGE;
+		}
+		if (is(obj, "mode"))
+			return show_mode();
+		if (is(obj, "aggregate"))
+			return show_aggregate();
+		if (is(obj, "limit"))
+			return show_limit();
+		if (is(obj, "class"))
+			return show_class();
+		if (is(obj, "allow") || is(obj, "deny"))
+			return show_list(is(obj, "allow"));
+		if (is(obj, "shed"))
+			return show_shed();
+	}
+	ret = corral_op_parse(argc, argv, &op, err, sizeof(err));
+	if (ret == CORRAL_PARSE_NOT_CONFIG) {
+		corral_errorf("%s: unknown command \"%s\"", obj, argv[1]);
+		return CORRAL_EXIT_USAGE;
+	}
+	if (ret) {
+		corral_errorf("%s", err);
+		return CORRAL_EXIT_USAGE;
+	}
+	ret = corral_ops_commit(&op, 1, NULL, err, sizeof(err));
+	if (ret) {
+		corral_errorf("%s", err);
+		return CORRAL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int do_batch(const char *path)
+{
+	struct corral_batch *b;
+	char err[1024];
+	int ret;
+
+	ret = corral_batch_parse_file(path, &b, NULL, NULL, err, sizeof(err));
+	if (ret) {
+		corral_errorf("%s", err);
+		return ret == -EINVAL ? CORRAL_EXIT_USAGE : CORRAL_EXIT_FAIL;
+	}
+	ret = corral_batch_apply(b, err, sizeof(err));
+	corral_batch_free(b);
+	if (ret) {
+		corral_errorf("%s", err);
+		return CORRAL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int do_help(int argc, char **argv)
+{
+	if (argc > 1 && !is_help(argv[1]))
+		return print_usage(argv[1], stdout);
+	return print_usage(NULL, stdout);
+}
+
+#ifdef CORRAL_HAVE_RUN
+static int do_run(int argc, char **argv)
+{
+	if (argc > 1 && is_help(argv[1]))
+		return print_usage("run", stdout);
+	return cmd_run(argc, argv);
+}
+#endif
+
+static int do_status(int argc, char **argv)
+{
+	if (argc > 1 && is_help(argv[1]))
+		return print_usage("status", stdout);
+	return cmd_status(argc, argv);
+}
+
+static int do_top(int argc, char **argv)
+{
+	if (argc > 1 && is_help(argv[1]))
+		return print_usage("top", stdout);
+	return cmd_top(argc, argv);
+}
+
+static const struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "attach", do_attach },
+	{ "detach", do_detach },
+	{ "dev", do_dev },
+	{ "mode", do_config },
+	{ "aggregate", do_config },
+	{ "limit", do_config },
+	{ "class", do_config },
+	{ "allow", do_config },
+	{ "deny", do_config },
+	{ "shed", do_config },
+	{ "status", do_status },
+	{ "top", do_top },
+#ifdef CORRAL_HAVE_RUN
+	{ "run", do_run },
+#endif
+	{ "help", do_help },
+	{ 0 }
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int corral_main(int argc, char **argv)
+{
+	const char *batch = NULL;
+	const struct cmd *c;
+	int i = 1;
+
+	out_json = out_pretty = false;
+	verbose = false;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *w = argv[i];
+
+		if (is_help(w))
+			return print_usage(NULL, stdout);
+		if (is(w, "-f") || is(w, "-batch")) {
+			if (++i >= argc) {
+				corral_errorf("missing FILE after \"%s\"", w);
+				return CORRAL_EXIT_USAGE;
+			}
+			batch = argv[i];
+			continue;
+		}
+		if (w[1] == '-') {
+			corral_errorf("unknown option \"%s\"", w);
+			return print_usage(NULL, stderr);
+		}
+		for (w++; *w; w++) {
+			if (*w == 'j')
+				out_json = true;
+			else if (*w == 'p')
+				out_pretty = true;
+			else if (*w == 'v')
+				verbose = true;
+			else {
+				corral_errorf("unknown option \"%s\"", argv[i]);
+				return print_usage(NULL, stderr);
+			}
+		}
+	}
+	libbpf_set_print(libbpf_print);
+	if (batch) {
+		if (i < argc) {
+			corral_errorf("unexpected \"%s\" after -f FILE", argv[i]);
+			return CORRAL_EXIT_USAGE;
+		}
+		return do_batch(batch);
+	}
+	if (i >= argc)
+		return print_usage(NULL, stderr);
+	for (c = cmds; c->name; c++)
+		if (is(argv[i], c->name))
+			return c->fn(argc - i, argv + i);
+	corral_errorf("unknown object \"%s\" (try \"corral help\")", argv[i]);
+	return CORRAL_EXIT_USAGE;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * state.h - configuration commands as data: parse -> struct corral_op ->
+ * apply to an in-memory struct corral_state -> store into the maps.
+ *
+ * Parsing and applying touch no kernel object, so a batch is checked whole
+ * (every line parsed, then every op applied to a copy of the loaded state)
+ * before corral_state_store() writes anything. Store writes new entries
+ * first, flips the configuration, then deletes stale entries.
+ */
+#ifndef CORRAL_STATE_H
+#define CORRAL_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "corral_shared.h"
+#include "compile.h"
+#include "handle.h"
+#include "words.h"
+
+enum corral_op_kind {
+	CORRAL_OP_MODE_SET = 1,
+	CORRAL_OP_AGGREGATE_SET,
+	CORRAL_OP_LIMIT_ADD,
+	CORRAL_OP_LIMIT_DEL,
+	CORRAL_OP_CLASS_ADD,
+	CORRAL_OP_CLASS_DEL,
+	CORRAL_OP_CLASS_DEFAULT,
+	CORRAL_OP_ALLOW_ADD,
+	CORRAL_OP_ALLOW_DEL,
+	CORRAL_OP_DENY_ADD,
+	CORRAL_OP_DENY_DEL,
+	CORRAL_OP_SHED_SET,
+	CORRAL_OP_SHED_OFF,
+	CORRAL_OP_SHED_TUNE,
+};
+
+enum corral_limit_target {
+	CORRAL_LT_DEFAULT = 0,
+	CORRAL_LT_EGRESS,
+	CORRAL_LT_PREFIX,
+};
+
+enum corral_class_sel {
+	CORRAL_CS_PROTO = 0,
+	CORRAL_CS_SRC,
+	CORRAL_CS_DSCP,
+};
+
+struct corral_op {
+	enum corral_op_kind kind;
+	union {
+		struct {
+			int mode;            /* -1: unchanged */
+			int malformed_pass;  /* -1: unchanged */
+		} mode;
+		struct {
+			int v4, v6, key_class;  /* -1: unchanged */
+		} agg;
+		struct {
+			enum corral_limit_target target;
+			struct corral_prefix pfx;
+			struct corral_limit lim;
+		} limit;
+		struct {
+			enum corral_class_sel sel;
+			__u8 cls;
+			__u8 proto_idx;
+			__u8 dscp;
+			__u16 lo, hi;
+			struct corral_prefix pfx;
+		} cls;
+		struct {
+			struct corral_prefix pfx;
+		} list;
+		struct {
+			__u64 word;
+		} shed;
+		struct {
+			__u64 epoch_ns, timeout_ns;  /* 0: unchanged */
+		} tune;
+	};
+};
+
+struct corral_state {
+	struct corral_cfg cfg;
+	__u64 shed;
+	bool shed_dirty;
+	struct corral_prule *pr;
+	size_t npr, pr_cap;
+	struct corral_ptrule *pt;
+	size_t npt, pt_cap;
+};
+
+/* return values of corral_op_parse() */
+#define CORRAL_PARSE_OK 0
+#define CORRAL_PARSE_NOT_CONFIG 1  /* a show/help/other command, not an op */
+
+/*
+ * Parse argv (argv[0] = object word) into op. 0, CORRAL_PARSE_NOT_CONFIG,
+ * or -EINVAL with "object: what \"word\"" in err.
+ */
+int corral_op_parse(int argc, char **argv, struct corral_op *op, char *err, size_t errlen);
+
+void corral_cfg_defaults(struct corral_cfg *c);  /* salt left 0 */
+int  corral_state_init(struct corral_state *s);  /* empty rules, default cfg */
+void corral_state_free(struct corral_state *s);
+int  corral_state_apply(struct corral_state *s, const struct corral_op *op,
+			char *err, size_t errlen);
+/* CORRAL_TBL_* flags the state's tables call for */
+__u8 corral_state_tables(const struct corral_state *s);
+
+int corral_state_load(const struct corral_handle *h, struct corral_state *s);
+int corral_state_store(struct corral_handle *h, struct corral_state *s,
+		       char *err, size_t errlen);
+
+/* lock, load, apply ops in order, store: the whole of a config command */
+int corral_ops_commit(const struct corral_op *ops, size_t n, const char *const *where,
+		      char *err, size_t errlen);
+
+#endif /* CORRAL_STATE_H */
