@@ -123,6 +123,13 @@ static __always_inline int parse_ipv4(struct corral_pkt *p, __u32 off)
 	return parse_l4(p, off + hlen);
 }
 
+static __always_inline int ipv6_is_ext(__u8 next)
+{
+	return next == CORRAL_IPPROTO_HOPOPTS || next == CORRAL_IPPROTO_ROUTING ||
+	       next == CORRAL_IPPROTO_DSTOPTS || next == CORRAL_IPPROTO_AH ||
+	       next == CORRAL_IPPROTO_FRAGMENT;
+}
+
 static __always_inline int parse_ipv6(struct corral_pkt *p, __u32 off)
 {
 	struct ipv6hdr *ip6 = p->data + off;
@@ -147,7 +154,11 @@ static __always_inline int parse_ipv6(struct corral_pkt *p, __u32 off)
 	for (i = 0; i <= CORRAL_MAX_V6_EXT; i++) {
 		struct corral_opthdr *oh;
 
-		if (off > CORRAL_MAX_L3_OFF)
+		/* the previous extension header must end inside the packet */
+		if (off > CORRAL_MAX_L3_OFF || off > p->len)
+			return PARSE_MALFORMED;
+		/* one extension header more than the bound: malformed */
+		if (i == CORRAL_MAX_V6_EXT && ipv6_is_ext(next))
 			return PARSE_MALFORMED;
 		oh = p->data + off;
 		switch (next) {
