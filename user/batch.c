@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * batch.c - parse a whole batch file, then apply it as one change.
+ *
+ * "syn" lines are kept apart from the configuration ops: each one
+ * describes the whole SYN gate, so the last one is stored, after the
+ * configuration ops (which are the ones that can conflict).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +12,15 @@
 #include <string.h>
 
 #include "batch.h"
+#include "syn_cmd.h"
+
+/* the batch and its syn line; b first, so a struct corral_batch * is one */
+struct batch_priv {
+	struct corral_batch b;
+	bool has_syn;
+	struct corral_syn_op syn;
+	char syn_where[300];
+};
 
 int corral_split_words(char *line, char **argv, int max)
 {
@@ -69,6 +82,7 @@ static int batch_push(struct corral_batch *b, const struct corral_op *op, const 
 int corral_batch_parse_stream(FILE *f, const char *name, struct corral_batch **out,
 			      corral_extra_line_fn extra, void *arg, char *err, size_t errlen)
 {
+	struct batch_priv *bp;
 	struct corral_batch *b;
 	char *line = NULL, *argv[CORRAL_BATCH_MAX_WORDS], where[300], msg[512];
 	size_t cap = 0;
@@ -76,9 +90,10 @@ int corral_batch_parse_stream(FILE *f, const char *name, struct corral_batch **o
 	int ret = 0, argc;
 
 	*out = NULL;
-	b = calloc(1, sizeof(*b));
-	if (!b)
+	bp = calloc(1, sizeof(*bp));
+	if (!bp)
 		return -ENOMEM;
+	b = &bp->b;
 	while (getline(&line, &cap, f) >= 0) {
 		struct corral_op op;
 
@@ -106,6 +121,22 @@ int corral_batch_parse_stream(FILE *f, const char *name, struct corral_batch **o
 				ret = ret < 0 ? ret : -EINVAL;
 				goto fail;
 			}
+			continue;
+		}
+		if (!strcmp(argv[0], "syn")) {
+			ret = corral_syn_parse(argc, argv, &bp->syn, msg, sizeof(msg));
+			if (ret == CORRAL_PARSE_NOT_CONFIG) {
+				snprintf(err, errlen, "%s: \"syn%s%s\" is not a configuration command",
+					 where, argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+				ret = -EINVAL;
+				goto fail;
+			}
+			if (ret) {
+				snprintf(err, errlen, "%s: %s", where, msg);
+				goto fail;
+			}
+			bp->has_syn = true;
+			snprintf(bp->syn_where, sizeof(bp->syn_where), "%s", where);
 			continue;
 		}
 		ret = corral_op_parse(argc, argv, &op, msg, sizeof(msg));
@@ -160,7 +191,15 @@ int corral_batch_parse_file(const char *path, struct corral_batch **out, corral_
 
 int corral_batch_apply(struct corral_batch *b, char *err, size_t errlen)
 {
-	if (!b->n)
-		return 0;
-	return corral_ops_commit(b->ops, b->n, (const char *const *)b->where, err, errlen);
+	struct batch_priv *bp = (struct batch_priv *)b;
+	int ret;
+
+	if (b->n) {
+		ret = corral_ops_commit(b->ops, b->n, (const char *const *)b->where, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (bp->has_syn)
+		return corral_syn_commit(&bp->syn, bp->syn_where, err, errlen);
+	return 0;
 }

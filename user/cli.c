@@ -16,6 +16,7 @@
 #include "loader.h"
 #include "out.h"
 #include "state.h"
+#include "syn_cmd.h"
 #include "words.h"
 
 #if __has_include("controller.h")
@@ -53,7 +54,7 @@ static const char usage_main[] =
 	"       corral [-v] -f FILE          batch: one command per line, '#' comments\n"
 	"       corral help | corral OBJECT help\n"
 	"OBJECT := { attach | detach | dev | mode | aggregate | limit | class |\n"
-	"            allow | deny | shed | status | top | run }\n"
+	"            allow | deny | shed | syn | status | top | run }\n"
 	"  -j  JSON output   -p  pretty JSON   -v  libbpf debug messages\n";
 
 struct usage {
@@ -91,6 +92,12 @@ static const struct usage usages[] = {
 		  "       corral shed tune [epoch DURATION] [timeout DURATION]\n"
 		  "       corral shed show\n"
 		  "LEVEL := L | L.F   classes > L are shed, and the fraction 0.F of class-L sources\n" },
+	{ "syn", "Usage: corral syn set ports PORTS [rate RATE] [burst N] [herd auto|on|off]\n"
+		 "                      [window auto|DURATION]\n"
+		 "       corral syn off\n"
+		 "       corral syn show\n"
+		 "PORTS := PORT[,PORT...]   PORT := 1..65535 | LO-HI\n"
+		 "herd on starts jittered admission now and needs a window DURATION\n" },
 	{ "status", "Usage: corral status [dev IFACE]\n" },
 	{ "top", "Usage: corral top [count N]\n" },
 	{ "run", "Usage: corral run [-c FILE] [--metrics [ADDR:]PORT] [--interval DURATION]\n" },
@@ -435,6 +442,59 @@ static int show_shed(void)
 	return 0;
 }
 
+static int show_syn(void)
+{
+	static struct corral_counter st[CORRAL_NSTATS];
+	struct corral_handle h;
+	int ret = open_loaded(&h);
+
+	if (ret)
+		return ret;
+	ret = corral_stats_read(&h, st);
+	if (ret) {
+		corral_errorf("syn: read counters: %s", strerror(-ret));
+		corral_handle_close(&h);
+		return CORRAL_EXIT_FAIL;
+	}
+	out_begin();
+	corral_print_syn(&h, st);
+	out_end();
+	corral_handle_close(&h);
+	return 0;
+}
+
+static int do_syn(int argc, char **argv)
+{
+	struct corral_syn_op op;
+	char err[768];
+	int ret;
+
+	if (argc < 2 || is_help(argv[1]))
+		return print_usage("syn", argc < 2 ? stderr : stdout);
+	if (is(argv[1], "show") || is(argv[1], "list")) {
+		if (argc > 2) {
+			corral_errorf("syn: unknown argument \"%s\"", argv[2]);
+			return CORRAL_EXIT_USAGE;
+		}
+		return show_syn();
+	}
+	ret = corral_syn_parse(argc, argv, &op, err, sizeof(err));
+	if (ret == CORRAL_PARSE_NOT_CONFIG) {
+		corral_errorf("syn: unknown command \"%s\"", argv[1]);
+		return CORRAL_EXIT_USAGE;
+	}
+	if (ret) {
+		corral_errorf("%s", err);
+		return CORRAL_EXIT_USAGE;
+	}
+	ret = corral_syn_commit(&op, NULL, err, sizeof(err));
+	if (ret) {
+		corral_errorf("%s", err);
+		return CORRAL_EXIT_FAIL;
+	}
+	return 0;
+}
+
 void corral_print_devices(int devs_fd, const char *only)
 {
 	struct corral_dev_entry d[CORRAL_DEVS_MAX];
@@ -711,6 +771,7 @@ static const struct cmd {
 	{ "allow", do_config },
 	{ "deny", do_config },
 	{ "shed", do_config },
+	{ "syn", do_syn },
 	{ "status", do_status },
 	{ "top", do_top },
 #ifdef CORRAL_HAVE_RUN

@@ -157,6 +157,18 @@ static int handle_open(struct corral_handle *h, bool devs)
 		goto fail;
 	}
 
+	if (h->synports_fd >= 0) {
+		p = corral_map_mmap(h->synports_fd, &h->synports_len, &vsz, &n);
+		if (!p)
+			goto fail_errno;
+		h->synports = p;
+		h->synports_stride = (vsz + 7) & ~7u;
+		if (vsz != 1 || n != 65536) {
+			err = -EPROTO;
+			goto fail;
+		}
+	}
+
 	p = corral_map_mmap(h->port_cls_fd, &h->port_cls_len, &vsz, &n);
 	if (!p)
 		goto fail_errno;
@@ -193,12 +205,15 @@ void corral_handle_close(struct corral_handle *h)
 		       &h->synports_fd, &h->synbkt_fd };
 	size_t i;
 
+	if (h->synports)
+		munmap(h->synports, h->synports_len);
 	if (h->port_cls)
 		munmap(h->port_cls, h->port_cls_len);
 	if (h->cfg)
 		munmap(h->cfg, h->cfg_len);
 	if (h->ctl)
 		munmap(h->ctl, h->ctl_len);
+	h->synports = NULL;
 	h->port_cls = NULL;
 	h->cfg = NULL;
 	h->ctl = NULL;
@@ -373,4 +388,14 @@ __u64 corral_shed_read(const struct corral_handle *h)
 void corral_heartbeat(struct corral_handle *h)
 {
 	__atomic_store_n(&h->ctl->heartbeat_ns, corral_now_ns(), __ATOMIC_RELEASE);
+}
+
+void corral_syn_write(struct corral_handle *h, __u64 word)
+{
+	__atomic_store_n(&h->ctl->syn, word, __ATOMIC_RELEASE);
+}
+
+__u64 corral_syn_read(const struct corral_handle *h)
+{
+	return __atomic_load_n(&h->ctl->syn, __ATOMIC_ACQUIRE);
 }

@@ -11,7 +11,9 @@
  *  - The configuration is double-buffered. Never write the live slot:
  *    corral_cfg_begin() copies it, corral_cfg_commit() writes the other
  *    slot and flips ctl->cfg_gen with one 64-bit store.
- *  - ctl words (shed, heartbeat) are written with single atomic stores.
+ *  - ctl words (shed, heartbeat, syn) are written with single atomic stores.
+ *  - corral_synports is optional (an older data plane has none): synports
+ *    is NULL and synports_fd -1 when it is not pinned.
  */
 #ifndef CORRAL_HANDLE_H
 #define CORRAL_HANDLE_H
@@ -44,11 +46,14 @@ struct corral_handle {
 	__u8 *port_cls;             /* mmap of corral_port_cls; see CORRAL_PORT_CLS() */
 	int lock_fd;
 	int synports_fd, synbkt_fd; /* -1 when not pinned */
+	__u8 *synports;             /* mmap of corral_synports, NULL when not pinned;
+				       see CORRAL_SYNPORT() */
 	/* private: mapping sizes and element strides */
-	size_t ctl_len, cfg_len, port_cls_len;
+	size_t ctl_len, cfg_len, port_cls_len, synports_len;
 	size_t cfg_stride;          /* bytes between the two cfg slots */
 	size_t port_cls_stride;     /* bytes between port_cls elements (8: array
 				       values are 8-byte aligned) */
+	size_t synports_stride;     /* the same for corral_synports */
 };
 
 /*
@@ -56,6 +61,8 @@ struct corral_handle {
  * Array map elements are rounded up to 8 bytes, so the stride is not 1.
  */
 #define CORRAL_PORT_CLS(h, idx) ((h)->port_cls[(size_t)(idx) * (h)->port_cls_stride])
+/* element port (0..65535) of the mmapped corral_synports: 1 = SYNs gated */
+#define CORRAL_SYNPORT(h, port) ((h)->synports[(size_t)(port) * (h)->synports_stride])
 
 /* pin directory: $CORRAL_PIN_DIR if set (tests), else CORRAL_PIN_DIR */
 const char *corral_pin_dir(void);
@@ -76,6 +83,8 @@ int  corral_stats_read(const struct corral_handle *h, struct corral_counter out[
 int  corral_sources_count(const struct corral_handle *h, __u64 *n); /* keys in corral_buckets */
 void corral_shed_write(struct corral_handle *h, __u64 word);   /* one 64-bit store */
 __u64 corral_shed_read(const struct corral_handle *h);
+void corral_syn_write(struct corral_handle *h, __u64 word);    /* ctl->syn, one 64-bit store */
+__u64 corral_syn_read(const struct corral_handle *h);
 void corral_heartbeat(struct corral_handle *h);                /* ctl->heartbeat_ns = now */
 __u64 corral_now_ns(void);                                     /* CLOCK_MONOTONIC */
 

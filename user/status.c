@@ -16,6 +16,7 @@
 #include "loader.h"
 #include "out.h"
 #include "status.h"
+#include "syn_cmd.h"
 #include "words.h"
 
 static const char *const gstat_names[CORRAL_NGSTAT] = {
@@ -157,6 +158,7 @@ int cmd_status(int argc, char **argv)
 	corral_print_aggregate(c);
 	corral_print_shed(corral_shed_read(&h), __atomic_load_n(&h.ctl->heartbeat_ns, __ATOMIC_ACQUIRE),
 			  c->hb_timeout_ns);
+	corral_print_syn(&h, st);
 	print_u64(PRINT_ANY, "default_class", "class default %llu\n", c->default_class);
 	print_u64(PRINT_ANY, "sources", "sources %llu", nsrc);
 	print_u64(PRINT_ANY, "sources_max", " of %llu\n", buckets_max(h.buckets_fd));

@@ -277,6 +277,86 @@ int corral_parse_port_range(const char *s, __u16 *lo, __u16 *hi)
 	return 0;
 }
 
+int corral_parse_ports(const char *str, struct corral_portset *s, char *bad, size_t badlen)
+{
+	const char *p = str, *comma;
+	char elem[16];
+	__u16 lo, hi;
+	size_t n;
+	__u32 port;
+
+	memset(s, 0, sizeof(*s));
+	if (bad && badlen)
+		bad[0] = 0;
+	if (!str || !*str) {
+		if (bad && badlen)
+			snprintf(bad, badlen, "%s", str ? str : "");
+		return -EINVAL;
+	}
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n == 0 || n >= sizeof(elem))
+			goto bad_elem;
+		memcpy(elem, p, n);
+		elem[n] = 0;
+		/* port 0 is not a destination a client can connect to */
+		if (corral_parse_port_range(elem, &lo, &hi) || lo == 0)
+			goto bad_elem;
+		for (port = lo; port <= hi; port++)
+			corral_portset_add(s, port);
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+bad_elem:
+	if (bad && badlen)
+		snprintf(bad, badlen, "%.*s", (int)(n < 64 ? n : 64), p);
+	memset(s, 0, sizeof(*s));
+	return -EINVAL;
+}
+
+char *corral_ports_str(const struct corral_portset *s, char *buf, size_t len)
+{
+	size_t off = 0;
+	__u32 port = 0, end;
+	int n;
+
+	if (len)
+		buf[0] = 0;
+	while (port < 65536) {
+		if (!corral_portset_has(s, port)) {
+			port++;
+			continue;
+		}
+		for (end = port; end + 1 < 65536 && corral_portset_has(s, end + 1); end++)
+			;
+		if (end == port)
+			n = snprintf(buf + off, len - off, "%s%u", off ? "," : "", port);
+		else
+			n = snprintf(buf + off, len - off, "%s%u-%u", off ? "," : "", port, end);
+		if (n < 0 || (size_t)n >= len - off) {
+			/* truncated: end with "..." when there is room */
+			if (len >= 4)
+				memcpy(buf + len - 4, "...", 4);
+			return buf;
+		}
+		off += (size_t)n;
+		port = end + 1;
+	}
+	return buf;
+}
+
+unsigned int corral_portset_count(const struct corral_portset *s)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < CORRAL_PORTSET_BYTES; i++)
+		n += (unsigned int)__builtin_popcount(s->bits[i]);
+	return n;
+}
+
 static const char *const proto_names[CORRAL_NPROTO] = {
 	[CORRAL_PI_TCP] = "tcp",
 	[CORRAL_PI_UDP] = "udp",

@@ -10,6 +10,8 @@
  *   DURATION  10ns 500us 100ms 2s 1m            result in ns; bare = seconds
  *   PREFIX    a.b.c.d[/len] or IPv6[/len]       host bits must be zero
  *   LEVEL     L or L.F                          L 0..7, F a decimal fraction (<= 4 digits)
+ *   PORTS     PORT[,PORT...]                    each PORT 1..65535 or LO-HI (inclusive);
+ *                                               overlaps allowed, empty elements not
  */
 #ifndef CORRAL_WORDS_H
 #define CORRAL_WORDS_H
@@ -35,6 +37,32 @@ int corral_parse_prefix(const char *s, struct corral_prefix *p);
 int corral_parse_level(const char *s, __u32 *level, __u32 *frac);
 int corral_parse_port_range(const char *s, __u16 *lo, __u16 *hi);
 int corral_parse_proto(const char *s, __u8 *proto_idx);
+
+/* a set of TCP/UDP ports, one bit per port */
+#define CORRAL_PORTSET_BYTES (65536 / 8)
+struct corral_portset {
+	__u8 bits[CORRAL_PORTSET_BYTES];
+};
+
+static inline bool corral_portset_has(const struct corral_portset *s, __u32 port)
+{
+	return port < 65536 && (s->bits[port >> 3] >> (port & 7)) & 1;
+}
+
+static inline void corral_portset_add(struct corral_portset *s, __u32 port)
+{
+	if (port < 65536)
+		s->bits[port >> 3] |= (__u8)(1u << (port & 7));
+}
+
+/*
+ * PORTS into s (cleared first). On error, the offending element is copied
+ * into bad (when bad is not NULL) so the message can name it.
+ */
+int corral_parse_ports(const char *str, struct corral_portset *s, char *bad, size_t badlen);
+/* "80,443,8000-8010" (ascending, runs as ranges); "" for an empty set */
+char *corral_ports_str(const struct corral_portset *s, char *buf, size_t len);
+unsigned int corral_portset_count(const struct corral_portset *s);
 
 /* prefix <-> LPM key (IPv4 as ::ffff:a.b.c.d, prefixlen + 96) */
 void corral_prefix_to_lpm(const struct corral_prefix *p, struct corral_lpm_key *k);
