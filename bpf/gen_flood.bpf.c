@@ -8,10 +8,15 @@
  * which transmits it. Frame contents persist per page between invocations,
  * so every field is written every time.
  *
+ * Pacing (cfg_rate_pps) happens here, frame by frame: an iteration that
+ * is ahead of the schedule returns XDP_DROP and sends nothing, so the
+ * offered rate is smooth and never bursts past the victim's ring. The run
+ * also stops sending after cfg_max_frames frames.
+ *
  * Flood frames take their source from a counter over a set of cfg_nsrc
  * sources (IPv4: cfg_v4_base + i; IPv6: fd77:h(i)::1, a scrambled /64 in
  * fd77::/16), or a random /64 per frame when cfg_nsrc is 0. Every 64th
- * frame reads the clock; when a legitimate request is due (one every
+ * frame (every frame when paced) reads the clock; when a legitimate request is due (one every
  * cfg_legit_gap_ns) that frame becomes an IPv4 request from the legit
  * client carrying a sequence number and its send time (CLOCK_MONOTONIC).
  *
@@ -28,6 +33,7 @@
 #define GEN_MAGIC_FLOOD 0x43464631   /* "CFF1" */
 #define GEN_MAGIC_LEGIT 0x43464c31   /* "CFL1" */
 #define GEN_CLOCK_EVERY 63           /* read the clock when (ctr & this) == 0 */
+#define GEN_CATCHUP 32               /* paced: most frames sent back to back */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -46,11 +52,14 @@ const volatile __u32 cfg_legit_src;        /* network order */
 const volatile __u16 cfg_legit_sport;      /* host order */
 const volatile __u16 cfg_legit_dport;      /* host order */
 const volatile __u64 cfg_legit_gap_ns;     /* 0: no legitimate requests */
+const volatile __u64 cfg_gap_ps;           /* 1e12 / rate; 0: as fast as possible */
+const volatile __u64 cfg_max_frames;       /* 0: no limit */
 
 /* results, read by flood_gen through skel->bss */
-__u64 gen_ctr;          /* frames written */
+__u64 gen_sent;         /* frames written and redirected */
 __u64 gen_legit_sent;   /* legitimate requests written */
 __u64 gen_next_legit;   /* CLOCK_MONOTONIC ns of the next request */
+__u64 gen_next_ps;      /* paced: CLOCK_MONOTONIC ps of the next frame */
 
 struct gen_v4 {
 	struct ethhdr eth;
@@ -174,14 +183,30 @@ int gen_flood(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u64 ctr = gen_ctr++;
+	__u64 n = gen_sent, now = 0;
 
 	if (data + GEN_FRAME_LEN > data_end)
 		return XDP_ABORTED;
+	if (cfg_max_frames && n >= cfg_max_frames)
+		return XDP_DROP;   /* done: the rest of this run sends nothing */
 
-	if (cfg_legit_gap_ns && (ctr & GEN_CLOCK_EVERY) == 0) {
-		__u64 now = bpf_ktime_get_ns();
+	if (cfg_gap_ps) {
+		__u64 now_ps, floor_ps;
 
+		now = bpf_ktime_get_ns();
+		now_ps = now * 1000;
+		/* ahead of schedule: skip this iteration without sending */
+		if (now_ps < gen_next_ps)
+			return XDP_DROP;
+		/* behind (a gap between runs): catch up by GEN_CATCHUP frames at most */
+		floor_ps = now_ps - GEN_CATCHUP * cfg_gap_ps;
+		gen_next_ps = (gen_next_ps > floor_ps ? gen_next_ps : floor_ps) + cfg_gap_ps;
+	}
+	gen_sent = n + 1;
+
+	if (cfg_legit_gap_ns && (cfg_gap_ps || (n & GEN_CLOCK_EVERY) == 0)) {
+		if (!now)
+			now = bpf_ktime_get_ns();
 		if (now >= gen_next_legit) {
 			__u64 next = gen_next_legit + cfg_legit_gap_ns;
 
@@ -198,15 +223,15 @@ int gen_flood(struct xdp_md *ctx)
 		__u64 net48;
 
 		if (cfg_nsrc)
-			net48 = gen_mix48(ctr % cfg_nsrc);
+			net48 = gen_mix48(n % cfg_nsrc);
 		else
 			net48 = ((__u64)bpf_get_prandom_u32() << 16) ^ bpf_get_prandom_u32();
 		gen_write_v6(data, net48 & 0xffffffffffffull);
 	} else {
-		__u32 idx = cfg_nsrc ? (__u32)(ctr % cfg_nsrc) : bpf_get_prandom_u32() & 0x1ffff;
+		__u32 idx = cfg_nsrc ? (__u32)(n % cfg_nsrc) : bpf_get_prandom_u32() & 0x1ffff;
 
 		gen_write_v4(data, bpf_htonl(cfg_v4_base + idx), cfg_flood_sport,
-			     cfg_flood_dport, GEN_MAGIC_FLOOD, (__u32)ctr, 0);
+			     cfg_flood_dport, GEN_MAGIC_FLOOD, (__u32)n, 0);
 	}
 	return bpf_redirect(cfg_ifindex, 0);
 }

@@ -1,0 +1,8 @@
+# flood benchmark: XDP live-frames generator and victim responder
+FLOOD_GEN := $(BUILD)/tools/flood_gen
+
+$(FLOOD_GEN): tools/bench/flood_gen.c $(BUILD)/gen_flood.skel.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBS) -lpthread
+
+TOOL_BINS += $(FLOOD_GEN)
