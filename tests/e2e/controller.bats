@@ -1,0 +1,249 @@
+#!/usr/bin/env bats
+# controller.bats - `corral run` end to end: config errors, metrics,
+# reload, fail-safe on a killed controller, restart from pinned state.
+#
+# Lab: namespaces ctl-v<pid> (victim, corral attached xdp-generic on ctlv0)
+# and ctl-g<pid> (clients) joined by one veth pair; client sources
+# 10.78.60.1-20 are class 6. Pins live in their own directory, the status
+# file in a temporary run directory. Background processes are started with
+# nsenter directly (so $! is the process itself) and close bats' fd 3.
+
+CTL_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+CORRAL=${CORRAL:-$CTL_TOP/build/corral}
+SVC=$CTL_TOP/build/tools/herd_service
+CLIENTS=$CTL_TOP/build/tools/herd_clients
+
+setup() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	for c in ip jq nsenter ncat timeout promtool; do
+		command -v "$c" >/dev/null || skip "needs $c"
+	done
+	[ -x "$CORRAL" ] || skip "no $CORRAL (run make)"
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	T=$$
+	VIC=ctl-v$T
+	GEN=ctl-g$T
+	export CORRAL_PIN_DIR=/sys/fs/bpf/ctl-e2e-$T
+	export CORRAL_RUN_DIR
+	CORRAL_RUN_DIR=$(mktemp -d /tmp/ctl-e2e.XXXXXX)
+	TMP=$CORRAL_RUN_DIR
+	PIDS=()
+	ip netns add "$VIC"
+	ip netns add "$GEN"
+	ip -n "$VIC" link set lo up
+	ip -n "$GEN" link set lo up
+	ip -n "$VIC" link add ctlv0 type veth peer name ctlg0 netns "$GEN"
+	ip -n "$VIC" addr add 10.77.60.1/24 dev ctlv0
+	ip -n "$GEN" addr add 10.77.60.2/24 dev ctlg0
+	for i in $(seq 1 20); do ip -n "$GEN" addr add "10.78.60.$i/32" dev ctlg0; done
+	ip -n "$VIC" link set ctlv0 up
+	ip -n "$GEN" link set ctlg0 up
+	ip -n "$VIC" route add 10.78.60.0/24 via 10.77.60.2
+	vic "$CORRAL" attach dev ctlv0 mode xdp-generic
+	vic "$CORRAL" class add 6 src 10.78.60.0/24
+	vic "$CORRAL" class add 6 src 10.77.60.0/24
+}
+
+teardown() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ -n "${VIC:-}" ]; then
+		nsenter --net="/run/netns/$VIC" "$CORRAL" detach dev ctlv0 2>/dev/null
+		ip netns del "$VIC" 2>/dev/null
+		ip netns del "$GEN" 2>/dev/null
+	fi
+	[ -n "${CORRAL_PIN_DIR:-}" ] && rm -rf "$CORRAL_PIN_DIR"
+	[ -n "${TMP:-}" ] && rm -rf "$TMP"
+	return 0
+}
+
+vic() { nsenter --net="/run/netns/$VIC" "$@"; }
+gen() { nsenter --net="/run/netns/$GEN" "$@"; }
+
+# start the controller in the victim namespace; its stderr in $TMP/run.log
+run_ctl() {
+	# nsenter execs corral: $! is the controller itself, signals reach it
+	nsenter --net="/run/netns/$VIC" "$CORRAL" run "$@" >>"$TMP/run.log" 2>&1 3>&- &
+	CTL=$!
+	PIDS+=("$CTL")
+}
+
+# wait_until SECONDS CMD...: poll CMD every 100 ms, bounded
+wait_until() {
+	local n=$(($1 * 10)); shift
+	while ((n-- > 0)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+log_has() { grep -q -- "$1" "$TMP/run.log"; }
+shed_json() { vic "$CORRAL" -j shed show; }
+shed_on() { [ "$(shed_json | jq -r .shed.on)" = true ]; }
+counter() { # class reason -> packets
+	vic "$CORRAL" -j status | jq -r ".counters[\"$1\"][\"$2\"].packets"
+}
+limit_default() { vic "$CORRAL" -j limit show | jq -c .default; }
+
+scrape() { # port
+	vic bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3" |
+		tr -d '\r' | sed '1,/^$/d'
+}
+
+# one connection attempt (one SYN) from each of the 20 class-6 sources
+probe_sources() {
+	gen timeout 10 "$CLIENTS" --server 10.77.60.1 --port 8080 -n 20 --src 10.78.60.1 \
+		--src-count 20 --mode none --max-attempts 1 --syncnt 1 --timeout 1s \
+		--deadline 3s --quiet >/dev/null 2>&1 || true
+}
+
+@test "systemd unit passes systemd-analyze verify" {
+	command -v systemd-analyze >/dev/null || skip "needs systemd-analyze"
+	sed "s|/usr/local/sbin/corral|$CORRAL|" "$CTL_TOP/tools/systemd/corral.service" \
+		>"$TMP/corral.service"
+	run systemd-analyze verify "$TMP/corral.service"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "bad config line: error names file, line and word; nothing applied" {
+	before=$(limit_default)
+	printf 'limit add default rate 100pps\ncontroller target disk 50%%\n' >"$TMP/bad.conf"
+	run vic "$CORRAL" run -c "$TMP/bad.conf"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bad.conf:2"* ]]
+	[[ "$output" == *'"disk"'* ]]
+	[ "$(limit_default)" = "$before" ]
+	# whole-file check: a queue target without ports
+	printf 'limit add default rate 100pps\ncontroller target queue 50%%\n' >"$TMP/bad2.conf"
+	run vic "$CORRAL" run -c "$TMP/bad2.conf"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"needs \"controller ports\""* ]]
+	[ "$(limit_default)" = "$before" ]
+	[ ! -e "$TMP/controller.json" ]
+}
+
+@test "metrics port in use: clear error, nothing applied" {
+	before=$(limit_default)
+	nsenter --net="/run/netns/$VIC" ncat -l 127.0.0.1 19471 --keep-open >/dev/null 2>&1 3>&- &
+	PIDS+=($!)
+	wait_until 5 vic bash -c 'exec 3<>/dev/tcp/127.0.0.1/19471'
+	printf 'limit add default rate 100pps\n' >"$TMP/ok.conf"
+	run vic "$CORRAL" run -c "$TMP/ok.conf" --metrics 127.0.0.1:19471
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"127.0.0.1:19471"*"in use"* ]]
+	[ "$(limit_default)" = "$before" ]
+	run vic "$CORRAL" run --metrics 300.1.1.1:80
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'"300.1.1.1:80"'* ]]
+}
+
+@test "metrics pass promtool; dashboard queries only served metrics; status file" {
+	printf 'controller target cpu 85%%\ncontroller ports 8080\n' >"$TMP/m.conf"
+	run_ctl -c "$TMP/m.conf" --metrics 127.0.0.1:19472
+	wait_until 5 test -s "$TMP/controller.json"
+	wait_until 5 bash -c "$(declare -f vic scrape); VIC=$VIC CORRAL=$CORRAL; scrape 19472 | grep -q '^corral_ticks_total [2-9]'"
+	scrape 19472 >"$TMP/metrics.txt"
+	run promtool check metrics <"$TMP/metrics.txt"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q '^corral_packets_total{class="6",reason="shed"} ' "$TMP/metrics.txt"
+	grep -q '^corral_signal_target{name="queue"} 0.5' "$TMP/metrics.txt"
+	grep -q '^corral_accept_queue_listeners{port="8080"} 0' "$TMP/metrics.txt"
+	age=$(awk '/^corral_heartbeat_age_seconds /{print $2}' "$TMP/metrics.txt")
+	awk -v a="$age" 'BEGIN{exit !(a >= 0 && a < 2)}'
+	for m in $(jq -r '.panels[].targets[].expr' "$CTL_TOP/docs/grafana-dashboard.json" |
+		   grep -o 'corral_[a-z_]*' | sort -u); do
+		grep -q "^$m[ {]" "$TMP/metrics.txt" || { echo "dashboard uses missing $m"; false; }
+	done
+	jq -e '.running == true and .pid > 0 and .targets.cpu == 0.85 and .ports == [8080]' \
+		"$TMP/controller.json"
+	# a protected port nobody listens on is named in the log
+	log_has "port 8080: no TCP listener"
+	kill -TERM "$CTL"
+	wait "$CTL"
+	jq -e '.running == false' "$TMP/controller.json"
+}
+
+@test "SIGHUP: a bad file keeps the running config, a good one is applied" {
+	printf 'controller target cpu 85%%\n' >"$TMP/r.conf"
+	run_ctl -c "$TMP/r.conf"
+	wait_until 5 test -s "$TMP/controller.json"
+	printf 'limit add default rate 100pps\ncontroller interval fast\n' >"$TMP/r.conf"
+	before=$(limit_default)
+	kill -HUP "$CTL"
+	wait_until 5 log_has "reload .* failed, keeping the running config"
+	log_has '"fast"'
+	kill -0 "$CTL"
+	[ "$(limit_default)" = "$before" ]
+	printf 'limit add default rate 100pps\ncontroller target cpu 70%%\n' >"$TMP/r.conf"
+	kill -HUP "$CTL"
+	wait_until 5 log_has "reloaded"
+	[ "$(limit_default)" != "$before" ]
+	wait_until 3 jq -e '.targets.cpu == 0.7' "$TMP/controller.json"
+	kill -TERM "$CTL"
+	wait "$CTL"
+}
+
+@test "fail-safe: kill -9 while shedding, class 6 passes after the timeout; restart adopts" {
+	[ -x "$SVC" ] && [ -x "$CLIENTS" ] || skip "no $SVC or $CLIENTS"
+	# a listener that never accepts: the service, stopped
+	nsenter --net="/run/netns/$VIC" "$SVC" --port 8080 --rate 1 --backlog 2 --duration 120s \
+		--quiet >/dev/null 2>&1 3>&- &
+	SPID=$!
+	PIDS+=("$SPID")
+	wait_until 5 vic bash -c 'exec 3<>/dev/tcp/10.77.60.1/8080'
+	kill -STOP "$SPID"
+	cat >"$TMP/f.conf" <<-EOF
+	controller target cpu off
+	controller ports 8080
+	controller target queue 50%
+	controller heartbeat-timeout 1s
+	EOF
+	run_ctl -c "$TMP/f.conf"
+	for i in 1 2 3 4; do
+		nsenter --net="/run/netns/$GEN" timeout 20 \
+			bash -c 'exec 3<>/dev/tcp/10.77.60.1/8080; sleep 15' >/dev/null 2>&1 3>&- &
+		PIDS+=($!)
+	done
+	wait_until 10 shed_on
+	log_has "load .* over"
+	# shedding: the data plane sheds class-6 sources
+	s0=$(counter 6 shed)
+	probe_sources
+	s1=$(counter 6 shed)
+	echo "shed while controlled: $s0 -> $s1"
+	[ "$s1" -gt "$s0" ]
+	# the controller dies; its word stays pinned but goes stale
+	kill -9 "$CTL"
+	wait "$CTL" || true
+	shed_on
+	sleep 1.5
+	[ "$(shed_json | jq -r .shed.stale)" = true ]
+	s2=$(counter 6 shed)
+	p2=$(counter 6 pass)
+	probe_sources
+	s3=$(counter 6 shed)
+	p3=$(counter 6 pass)
+	echo "after the timeout: shed $s2 -> $s3, pass $p2 -> $p3"
+	[ "$s3" -eq "$s2" ]
+	[ "$p3" -ge $((p2 + 20)) ]
+	# restart: the pinned level is adopted and fresh again
+	w=$(shed_json | jq -r .shed.word)
+	run_ctl -c "$TMP/f.conf"
+	wait_until 5 log_has "adopting pinned shed level"
+	wait_until 5 bash -c "[ \"\$(nsenter --net=/run/netns/$VIC $CORRAL -j shed show | jq -r .shed.stale)\" = false ]"
+	shed_on
+	echo "word before restart $w"
+	# a clean stop clears the controller's word
+	kill -TERM "$CTL"
+	wait "$CTL"
+	[ "$(shed_json | jq -r .shed.word)" = 0 ]
+}
