@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -29,6 +30,7 @@
 #include "ctrl_conf.h"
 #include "handle.h"
 #include "law.h"
+#include "herd_ctl.h"
 #include "metrics.h"
 #include "signals.h"
 #include "words.h"
@@ -84,6 +86,14 @@ struct ctl {
 	struct metrics_snap snap;
 	__u64 last_json_ns;
 	time_t started;
+	/* herd pacing (SYN gate in "herd auto") */
+	__u64 d_ovf;                    /* listen overflows + drops this tick */
+	struct herd_params hp;
+	struct herd_state herd;
+	int herd_on;                    /* herd_state is initialized */
+	__u64 syn_prev;                 /* SYN_SEEN summed over classes */
+	__u64 cap_prev;                 /* SYN_CAP summed over classes */
+	__u64 syn_word;                 /* last SYN word written */
 };
 
 #define WARN_STAT     0x1
@@ -220,6 +230,13 @@ static void clear_owned_word(struct ctl *c)
 	if (CORRAL_SHED_FLAGS(w) & CORRAL_SHED_HB)
 		corral_shed_write(&c->h, 0);
 	c->word = 0;
+	/* likewise the SYN word: a controller-owned word carries CORRAL_SYN_HB */
+	w = corral_syn_read(&c->h);
+	if (CORRAL_SYN_FLAGS(w) & CORRAL_SYN_HB)
+		__atomic_compare_exchange_n(&c->h.ctl->syn, &w, 0, 0, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+	c->syn_word = 0;
+	c->herd_on = 0;
 }
 
 /* install a parsed config: apply its batch, then switch the controller */
@@ -308,6 +325,7 @@ static void read_signals(struct ctl *c, __u64 now, struct corral_counter *cur)
 				(drops > c->drops_prev ? drops - c->drops_prev : 0);
 		c->ovf_prev = ovf;
 		c->drops_prev = drops;
+		c->d_ovf = d_ovf;
 		c->netstat_ok = 1;
 		c->snap.listen_overflows = ovf;
 		c->snap.listen_drops = drops;
@@ -421,6 +439,16 @@ static void write_status(struct ctl *c, int running)
 	json_object_object_add(sh, "level", json_object_new_string(c->lv.shed ? lvl : "none"));
 	json_object_object_add(sh, "word", json_object_new_uint64(c->word));
 	json_object_object_add(o, "shed", sh);
+	if (c->herd_on) {
+		json_object *hd = json_object_new_object();
+
+		json_object_object_add(hd, "active", json_object_new_boolean(c->herd.active));
+		json_object_object_add(hd, "syn_rate", jnum(c->herd.rate));
+		json_object_object_add(hd, "baseline", jnum(c->herd.baseline));
+		json_object_object_add(hd, "estimated_size", jnum(c->herd.est_size));
+		json_object_object_add(hd, "window_ms", json_object_new_uint64(c->herd.window_ms));
+		json_object_object_add(o, "herd", hd);
+	}
 	json_object_object_add(o, "ticks", json_object_new_uint64(c->snap.ticks));
 	json_object_object_add(o, "tick_seconds", jnum(c->snap.tick_seconds));
 
@@ -499,6 +527,79 @@ static void log_transitions(struct ctl *c, const struct law_level *old, double d
 		c->conf.shed_auto ? "" : " [manual: not applied]");
 }
 
+/*
+ * Herd pacing: while the SYN gate is on in "herd auto", feed the SYNs the
+ * data plane saw, the listen overflows and the protected accept-queue fill
+ * to the herd law (herd_ctl.h) and publish its SYN word with CORRAL_SYN_HB.
+ * The word is written only while the live cfg still says "herd auto", and
+ * a herd's start time and salt are stored before the word that uses them.
+ */
+static void herd_tick(struct ctl *c, const struct corral_counter *cur, __u64 now, double dt_s)
+{
+	const struct corral_cfg *cfg = corral_cfg_live(&c->h);
+	struct herd_input in = { .dt_s = dt_s, .now_ns = now, .queue_fill = -1 };
+	__u64 syns = 0, capped = 0, salt = 0, w;
+	int ev;
+
+	for (int row = 0; row < CORRAL_NROWS; row++) {
+		syns += cur[CORRAL_STAT_KEY(row, CORRAL_R_SYN_SEEN)].packets;
+		capped += cur[CORRAL_STAT_KEY(row, CORRAL_R_SYN_CAP)].packets;
+	}
+	if (!cfg->syn_on || cfg->syn_herd != CORRAL_HERD_AUTO) {
+		if (c->herd_on)
+			logf_ts("controller: SYN gate left herd auto; herd pacing off");
+		c->herd_on = 0;
+		c->syn_prev = syns;
+		c->cap_prev = capped;
+		return;
+	}
+	if (!c->herd_on) {
+		double rate0 = cfg->syn_rate ? (double)cfg->syn_rate : HERD_DEFAULT_RATE;
+
+		herd_params_default(&c->hp);
+		c->hp.max_rate = 1e9;   /* above this one SYN costs 0 ns in the data plane */
+		herd_state_init(&c->herd, &c->hp, rate0);
+		c->herd_on = 1;
+		c->syn_prev = syns;
+		c->cap_prev = capped;
+		logf_ts("controller: herd pacing on, SYN rate %.0f/s", c->herd.rate);
+		return;
+	}
+	in.syns = syns >= c->syn_prev ? (double)(syns - c->syn_prev) : 0;
+	c->syn_prev = syns;
+	in.capped = capped >= c->cap_prev ? (double)(capped - c->cap_prev) : 0;
+	c->cap_prev = capped;
+	in.overflows = (double)c->d_ovf;
+	if (c->sig_valid[CTRL_SIG_QUEUE])
+		in.queue_fill = c->sig[CTRL_SIG_QUEUE];
+	if (getrandom(&salt, sizeof(salt), 0) != sizeof(salt))
+		salt = now * 0x9e3779b97f4a7c15ULL;
+	ev = herd_step(&c->hp, &c->herd, &in, salt);
+	if (cfg->syn_window_ns && c->herd.active)
+		c->herd.window_ms = (uint32_t)(cfg->syn_window_ns / 1000000);
+	if (ev & HERD_EV_START) {
+		__atomic_store_n(&c->h.ctl->herd_start_ns, c->herd.start_ns, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&c->h.ctl->herd_salt, c->herd.salt, __ATOMIC_SEQ_CST);
+		logf_ts("controller: herd detected: %.0f SYN/s over baseline %.1f/s; window %u ms at %.0f SYN/s",
+			in.syns / in.dt_s, c->herd.baseline, c->herd.window_ms, c->herd.rate);
+	}
+	if (ev & HERD_EV_WINDOW)
+		logf_ts("controller: herd of about %.0f sources: window %u ms",
+			c->herd.est_size, c->herd.window_ms);
+	if (ev & HERD_EV_END)
+		logf_ts("controller: herd over");
+	if (ev & HERD_EV_RATE)
+		logf_ts("controller: SYN rate %.0f/s", c->herd.rate);
+	w = herd_syn_word(&c->herd);
+	/* the CLI may have switched the gate meanwhile: check the live cfg again */
+	cfg = corral_cfg_live(&c->h);
+	if (cfg->syn_on && cfg->syn_herd == CORRAL_HERD_AUTO &&
+	    (w != c->syn_word || corral_syn_read(&c->h) != w)) {
+		corral_syn_write(&c->h, w);
+		c->syn_word = w;
+	}
+}
+
 static void tick(struct ctl *c)
 {
 	__u64 t0 = corral_now_ns();
@@ -508,9 +609,14 @@ static void tick(struct ctl *c)
 	double d = 0;
 	int have = 0;
 
+	__u64 prev_stats_ns = c->stats_prev_ns;
+
 	corral_heartbeat(&c->h);
 	c->snap.hb_ns = __atomic_load_n(&c->h.ctl->heartbeat_ns, __ATOMIC_RELAXED);
 	read_signals(c, t0, cur);
+	if (c->stats_ok)
+		herd_tick(c, cur, t0, prev_stats_ns ? (double)(t0 - prev_stats_ns) / 1e9
+						    : (double)interval_of(c) / 1e9);
 
 	for (int i = 0; i < CTRL_NSIG; i++) {
 		if (!(c->conf.target[i] > 0) || !c->sig_valid[i])
@@ -561,6 +667,10 @@ static void tick(struct ctl *c)
 	s->frac = c->lv.frac;
 	s->share = c->law.share;
 	s->hb_timeout_ns = corral_cfg_live(&c->h)->hb_timeout_ns;
+	s->herd_pacing = c->herd_on;
+	s->herd_active = c->herd.active;
+	s->syn_rate = c->herd.rate;
+	s->herd_window_s = c->herd.window_ms / 1000.0;
 	s->ticks++;
 	if (t0 - c->last_json_ns >= 1000000000ull || !c->last_json_ns) {
 		__u64 n;

@@ -40,7 +40,7 @@ static void rate_step(const struct herd_params *p, struct herd_state *s, const s
 {
 	if (in->overflows > 0 || in->queue_fill > p->q_high)
 		s->rate *= p->md;
-	else if (in->queue_fill >= 0 && in->queue_fill < p->q_low)
+	else if (in->capped > 0 && in->queue_fill >= 0 && in->queue_fill < p->q_low)
 		s->rate += p->ai_frac * s->rate0;
 	s->rate = clamp(s->rate, p->min_rate, p->max_rate);
 }
@@ -77,6 +77,7 @@ int herd_step(const struct herd_params *p, struct herd_state *s, const struct he
 			s->calm_s = 0;
 			s->salt = salt;
 			s->window_ms = window_for(p, s);
+			s->reported_window = s->window_ms;
 			ev |= HERD_EV_START;
 		} else {
 			/* the baseline learns only outside herds */
@@ -93,8 +94,9 @@ int herd_step(const struct herd_params *p, struct herd_state *s, const struct he
 				s->est_size = s->first_wave;
 		}
 		w = window_for(p, s);
-		if (w != s->window_ms) {
-			s->window_ms = w;
+		s->window_ms = w;
+		if (fabs((double)w - s->reported_window) > 0.1 * s->reported_window) {
+			s->reported_window = w;
 			ev |= HERD_EV_WINDOW;
 		}
 		if (syn_rate < p->end_factor * s->baseline || syn_rate < p->min_herd_rate / p->detect_factor)

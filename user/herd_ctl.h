@@ -5,9 +5,10 @@
  * Pure functions of a per-tick input, so they are unit-tested on traces.
  *
  * SYN rate law (the admission capacity C, SYNs per second): it follows the
- * accept queues of the protected listeners. While the fullest queue is
- * below q_low and no listen overflow happened, C grows by ai_frac of its
- * initial value per tick (additive increase); when the fullest queue is
+ * accept queues of the protected listeners. While SYNs are refused by the
+ * cap (there is demand), the fullest queue is below q_low and no listen
+ * overflow happened, C grows by ai_frac of its initial value per tick
+ * (additive increase); an idle host leaves C alone. When the fullest queue is
  * above q_high or the kernel counted an overflow, C is multiplied by md
  * (multiplicative decrease). C stays within [min_rate, max_rate].
  *
@@ -25,6 +26,9 @@
 #define CORRAL_HERD_CTL_H
 
 #include <stdint.h>
+
+/* starting SYN rate when the operator gave none (syn set without rate) */
+#define HERD_DEFAULT_RATE 1000.0
 
 struct herd_params {
 	double detect_factor;   /* SYN rate over baseline that starts a herd (8) */
@@ -46,6 +50,7 @@ struct herd_params {
 struct herd_input {
 	double dt_s;            /* tick length */
 	double syns;            /* SYNs seen on protected ports this tick */
+	double capped;          /* SYNs the SYN bucket refused this tick */
 	double overflows;       /* ListenOverflows + ListenDrops delta this tick */
 	double queue_fill;      /* fullest protected accept queue, 0..1 (-1: unknown) */
 	uint64_t now_ns;        /* CLOCK_MONOTONIC */
@@ -64,13 +69,14 @@ struct herd_state {
 	uint64_t salt;          /* offset hash key of the current herd */
 	int warm;               /* baseline has a first sample */
 	double reported_rate;   /* C at the last HERD_EV_RATE */
+	uint32_t reported_window; /* window at the last HERD_EV_START/WINDOW */
 };
 
 enum herd_event {
 	HERD_EV_NONE = 0,
 	HERD_EV_START = 1,
 	HERD_EV_END = 2,
-	HERD_EV_WINDOW = 4,     /* window resized */
+	HERD_EV_WINDOW = 4,     /* window moved by more than 10% since last reported */
 	HERD_EV_RATE = 8,       /* C moved by more than 10% since last reported */
 };
 

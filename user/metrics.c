@@ -80,6 +80,14 @@ int metrics_render(const struct metrics_snap *s, __u64 now_ns, FILE *f)
 		s->shedding ? s->level + (double)s->frac / CORRAL_FRAC_ONE : (double)CORRAL_NCLASS);
 	head(f, "corral_admitted_share", "gauge", "Admitted share of offered traffic (0..1).");
 	fprintf(f, "corral_admitted_share %.6f\n", s->share);
+	if (s->herd_pacing) {
+		head(f, "corral_herd_active", "gauge", "1 while jittered herd admission runs.");
+		fprintf(f, "corral_herd_active %d\n", s->herd_active ? 1 : 0);
+		head(f, "corral_syn_rate", "gauge", "SYN admissions per second the controller allows.");
+		fprintf(f, "corral_syn_rate %.6g\n", s->syn_rate);
+		head(f, "corral_herd_window_seconds", "gauge", "Admission window of the current herd.");
+		fprintf(f, "corral_herd_window_seconds %.3f\n", s->herd_active ? s->herd_window_s : 0.0);
+	}
 
 	head(f, "corral_signal", "gauge", "Load signals (shares 0..1; load = smoothed worst signal/target).");
 	for (unsigned i = 0; i < s->nsig; i++)

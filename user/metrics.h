@@ -45,6 +45,10 @@ struct metrics_snap {
 	__u64 reloads_ok, reloads_failed;
 	__u64 hb_timeout_ns;
 	__u64 hb_ns;         /* heartbeat stamp of the last tick (age at scrape) */
+	int herd_pacing;     /* the SYN gate is in herd auto */
+	int herd_active;
+	double syn_rate;     /* admission capacity the controller publishes */
+	double herd_window_s;
 };
 
 /* write the text exposition of s; heartbeat age is now_ns - s->hb_ns */

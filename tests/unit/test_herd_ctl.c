@@ -16,16 +16,21 @@ struct rig {
 	uint64_t now;
 };
 
-static int tick(struct rig *r, double syns, double overflows, double fill)
+static int tick_capped(struct rig *r, double syns, double capped, double overflows, double fill)
 {
 	struct herd_input in = {
-		.dt_s = 0.1, .syns = syns, .overflows = overflows,
+		.dt_s = 0.1, .syns = syns, .capped = capped, .overflows = overflows,
 		.queue_fill = fill, .now_ns = r->now,
 	};
 	int ev = herd_step(&r->p, &r->s, &in, 0x1234);
 
 	r->now += TICK_NS;
 	return ev;
+}
+
+static int tick(struct rig *r, double syns, double overflows, double fill)
+{
+	return tick_capped(r, syns, 0, overflows, fill);
 }
 
 static void rig_init(struct rig *r, double rate)
@@ -62,7 +67,7 @@ static void surge_starts_herd_with_window_n_over_c(void **st)
 	assert_true(ev & HERD_EV_START);
 	assert_true(r.s.active);
 	ev = tick(&r, 2500, 0, 0.3);
-	assert_true(ev & HERD_EV_WINDOW);
+	assert_true(ev & HERD_EV_WINDOW);      /* 2500 -> 5000 ms: reported */
 	assert_int_equal((int)r.s.est_size, 5000);
 	assert_int_equal(r.s.window_ms, 5000);      /* N / C = 5000 / 1000 s */
 	assert_true(CORRAL_SYN_FLAGS(herd_syn_word(&r.s)) & CORRAL_SYN_HERD);
@@ -120,10 +125,12 @@ static void overflow_cuts_rate_and_room_raises_it(void **st)
 	assert_true(r.s.rate > 699.9 && r.s.rate < 700.1);
 	tick(&r, 1, 0, 0.9);                 /* queue over q_high */
 	assert_true(r.s.rate > 489.9 && r.s.rate < 490.1);
-	tick(&r, 1, 0, 0.1);                 /* room: additive increase of 2% of 1000 */
+	tick(&r, 1, 0, 0.1);                 /* room but no demand: hold */
+	assert_true(r.s.rate > 489.9 && r.s.rate < 490.1);
+	tick_capped(&r, 10, 5, 0, 0.1);      /* room and capped SYNs: +2% of 1000 */
 	assert_true(r.s.rate > 509.9 && r.s.rate < 510.1);
 	for (i = 0; i < 10000; i++)
-		tick(&r, 1, 0, 0.0);
+		tick_capped(&r, 10, 5, 0, 0.0);
 	assert_true(r.s.rate <= r.p.max_rate);
 	for (i = 0; i < 10000; i++)
 		tick(&r, 1, 1, 1.0);
