@@ -112,6 +112,11 @@ in_srv ip route add 10.78.0.0/15 via 10.77.0.2
 in_srv ip -6 route add fd77:78::/64 via fd77::2
 in_cli ip link set lo up
 in_cli ip link set "$DEV_C" up
+# A queue on the client side, as a real network has between hosts: with
+# veth's default noqueue a full peer ring fails the send locally, TCP
+# retries such a SYN after 500 ms instead of on its schedule, and the herd
+# de-synchronizes by itself. With a qdisc the veth pushes back instead.
+in_cli tc qdisc replace dev "$DEV_C" root pfifo limit 20000
 in_cli ip addr add 10.77.0.2/24 dev "$DEV_C"
 in_cli ip -6 addr add fd77::2/64 dev "$DEV_C" nodad
 in_cli ip route add local 10.78.0.0/15 dev lo
