@@ -182,10 +182,102 @@ phase_corral() {
 	corral_vic status | sed 's/^/    /'
 }
 
-# Hook: the controller (corral run) sets the shed level from the host's load
-# instead of the static "shed set 5"; add its overload phase here.
+# The controller (corral run) sets the shed level from the service's load
+# instead of a static "shed set". Its own lab (tools/lab/overload_lab.sh,
+# namespaces cdov-v and cdov-c): herd_service with a capacity of 200
+# requests/s and a listen backlog of 16; clients offer 3x that, open loop:
+# class 1 (critical, 10.78.1.0/24) 20/s, class 6 (bulk, 10.79.0.0/16) 580/s.
+# Run once without the controller and once with `corral run` (target: accept
+# queue 50% full); prints its before/after table and fills the "controller"
+# column of the main table (legitimate = class 1, flood = class 6).
+ctl_run() { # NAME: one overload run of DEMO_SECONDS; sets CTL_R[NAME.*]
+	local name=$1 t0 c0 c1 sh0 sh1 svc_t
+	ov_svc_start $((DEMO_SECONDS + 15)) || return 1
+	sh0=$(ov_corral -j status | jq '[.totals.shed.packets, .totals.rate.packets] | add')
+	c0=$(cpu_sample)
+	t0=$(date +%s%N)
+	ov_load c6 "$OV_C6_SRC" "$OV_C6_SRCS" "$((OV_CAP * 3 - OV_CAP / 10)):${DEMO_SECONDS}s"
+	ov_load c1 "$OV_C1_SRC" "$OV_C1_SRCS" "$((OV_CAP / 10)):${DEMO_SECONDS}s"
+	ov_load_wait c6 && ov_load_wait c1 || return 1
+	c1=$(cpu_sample)
+	CTL_R[$name.svc_cpu]=$(awk -v hz="$(getconf CLK_TCK)" -v t="$(($(date +%s%N) - t0))" \
+		'{ sub(/^.*\) /, ""); printf "%.0f", ($12 + $13) * 100 / hz / (t / 1e9) }' \
+		"/proc/$OV_SVC_PID/stat")
+	ov_svc_stop
+	sh1=$(ov_corral -j status | jq '[.totals.shed.packets, .totals.rate.packets] | add')
+	svc_t=$(ov_field c6 start_unix_ms)
+	CTL_R[$name.c1]="$(ov_field c1 ok)/$(ov_field c1 sent)"
+	CTL_R[$name.c1_pct]=$(ov_pct "$(ov_field c1 ok)" "$(ov_field c1 sent)")
+	CTL_R[$name.c6]="$(ov_field c6 ok)/$(ov_field c6 sent)"
+	CTL_R[$name.c6_pct]=$(ov_pct "$(ov_field c6 ok)" "$(ov_field c6 sent)")
+	CTL_R[$name.goodput]=$(ov_goodput $((svc_t + 1000)) $((svc_t + DEMO_SECONDS * 1000)))
+	CTL_R[$name.overflows]=$(grep -o 'listen_overflows=[0-9]*' "$OV_WORK/service.txt" | cut -d= -f2)
+	CTL_R[$name.wasted]=$(grep -o ' wasted=[0-9]*' "$OV_WORK/service.txt" | cut -d= -f2)
+	CTL_R[$name.shed]=$((sh1 - sh0))
+	CTL_R[$name.cpu]=$(echo "$c0 $c1" | awk '{ d = $6 - $3; printf "%.0f", d ? ($4 - $1) * 100 / d : 0 }')
+	CTL_R[$name.busy]=$(echo "$c0 $c1" | awk '{ d = $6 - $3; printf "%.0f", d ? ($5 - $2) * 100 / d : 0 }')
+	RESULT[controller.sent]=$(ov_field c1 sent)
+	RESULT[controller.ok]=$(ov_field c1 ok)
+	RESULT[controller.flood]=$(ov_field c6 sent)
+	RESULT[controller.flood_svc]=$(ov_field c6 ok)
+	RESULT[controller.dropped]=${CTL_R[$name.shed]}
+	RESULT[controller.svc_cpu]=${CTL_R[$name.svc_cpu]}
+	RESULT[controller.cpu]=${CTL_R[$name.cpu]}
+	RESULT[controller.busy]=${CTL_R[$name.busy]}
+}
+
+ctl_restore() {
+	unset CORRAL_RUN_DIR
+	if [ -n "$CTL_SAVED_PIN" ]; then
+		export CORRAL_PIN_DIR=$CTL_SAVED_PIN
+	else
+		unset CORRAL_PIN_DIR
+	fi
+}
+
 phase_controller() {
-	echo "demo: controller phase: not available yet"
+	local m r k
+	declare -gA CTL_R=()
+	echo "demo: controller phase: 3x overload of a 200 req/s service," \
+		"without and with corral run (2 x ${DEMO_SECONDS}s)"
+	# pins and status of its own: the flood phases keep theirs
+	CTL_SAVED_PIN=${CORRAL_PIN_DIR-}
+	OV_P=cdov OV_METRICS=19478 CORRAL_RUN_DIR=$WORK/run CORRAL_PIN_DIR=/sys/fs/bpf/cov_demo$$
+	export CORRAL_RUN_DIR CORRAL_PIN_DIR
+	# shellcheck source=lab/overload_lab.sh
+	source "$TOP/tools/lab/overload_lab.sh"
+	m=$(ov_missing)
+	if [ -n "$m" ]; then
+		echo "demo: controller phase skipped: needs $m"
+		ctl_restore
+		return 0
+	fi
+	trap 'ov_lab_down; ctl_restore; cleanup' EXIT
+	r=0
+	ov_lab_up && ctl_run before && ov_ctl_start && ctl_run after || r=1
+	if [ "$r" = 0 ]; then
+		echo "demo: controller log (first lines):"
+		sed 's/^/    /' "$OV_WORK/ctl.log" | head -8
+	fi
+	ov_lab_down
+	ctl_restore
+	trap cleanup EXIT
+	[ "$r" = 0 ] || { echo "demo: controller phase failed" >&2; return 1; }
+	echo
+	printf '%-40s%22s%22s\n' "3x overload, capacity 200 req/s" "no controller" "corral run"
+	for k in "class 1 (critical) served:c1" "class 6 (bulk) served:c6"; do
+		printf '%-40s%22s%22s\n' "${k%%:*}" \
+			"${CTL_R[before.${k##*:}]} (${CTL_R[before.${k##*:}_pct]}%)" \
+			"${CTL_R[after.${k##*:}]} (${CTL_R[after.${k##*:}_pct]}%)"
+	done
+	printf '%-40s%21s%%%21s%%\n' "goodput, % of capacity" "${CTL_R[before.goodput]}" \
+		"${CTL_R[after.goodput]}"
+	printf '%-40s%22s%22s\n' "listen queue overflows" "${CTL_R[before.overflows]}" \
+		"${CTL_R[after.overflows]}"
+	printf '%-40s%22s%22s\n' "responses too late (wasted work)" "${CTL_R[before.wasted]}" \
+		"${CTL_R[after.wasted]}"
+	printf '%-40s%22s%22s\n' "packets shed by corral" "${CTL_R[before.shed]}" "${CTL_R[after.shed]}"
+	echo "(clients time out after 2 s; class 1 offers 20 req/s, class 6 580 req/s)"
 }
 
 # Hook: a reconnect herd (tools/herd) against the service, paced by the SYN
