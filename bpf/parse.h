@@ -8,7 +8,9 @@
  * and returns PARSE_IP, PARSE_NONIP (not IPv4/IPv6: passes untouched) or
  * PARSE_MALFORMED: truncated at any header, a header length that lies,
  * more VLAN tags or extension headers than the bounds, a transport header
- * cut short. Non-first fragments have no ports (p->frag = 1). Transport
+ * cut short, an IPv6 source inside ::ffff:0:0/96 (IPv4-mapped addresses
+ * never appear on the wire; allowing them would let an IPv6 packet match
+ * IPv4 rules). Non-first fragments have no ports (p->frag = 1). Transport
  * protocols other than TCP/UDP/ICMP/ICMPv6 parse as IP without ports.
  * The IP total/payload length must fit in the packet (p->len).
  */
@@ -147,6 +149,9 @@ static __always_inline int parse_ipv6(struct corral_pkt *p, __u32 off)
 	p->dscp = ((ip6->priority << 4) | (ip6->flow_lbl[0] >> 4)) >> 2;
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
+	/* ::ffff:0:0/96 is where IPv4 rules live in the policy trie */
+	if (p->src[0] == 0 && p->src[1] == 0 && p->src[2] == bpf_htonl(0x0000ffff))
+		return PARSE_MALFORMED;
 	next = ip6->nexthdr;
 	off += sizeof(*ip6);
 

@@ -293,6 +293,12 @@ static int parse_v6(const __u8 *b, __u32 len, __u32 off, struct model_pkt *p)
 	/* traffic class: low nibble of byte 0, high nibble of byte 1 */
 	p->dscp = (__u8)(((b[off] & 0xf) << 4) | (b[off + 1] >> 4)) >> 2;
 	memcpy(p->src, b + off + 8, 16);
+	{
+		static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		if (!memcmp(b + off + 8, mapped, sizeof(mapped)))
+			return malformed(p, "ipv6 source is ipv4-mapped");
+	}
 	next = b[off + 6];
 	off += 40;
 

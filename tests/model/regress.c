@@ -20,6 +20,7 @@ struct regress_case {
 	int expect_reason;
 	__u8 tail_ext;           /* one more extension header after the others */
 	__u16 frag_off;          /* fragment offset (8-byte units) */
+	int mapped_src;          /* IPv6 source ::ffff:10.78.0.1 */
 };
 
 #define V6_DST(n) .family = 6, .next = (n), .ext_type = PKT_DSTOPTS
@@ -48,6 +49,9 @@ static const struct regress_case regress_cases[] = {
 	  V6_DST(CORRAL_MAX_V6_EXT - 1), .tail_ext = PKT_FRAGMENT, .frag_off = 100,
 	  .l4proto = PKT_TCP, .expect_reason = CORRAL_R_PASS },
 	{ "ipv4, udp", .family = 4, .l4proto = PKT_UDP, .expect_reason = CORRAL_R_PASS },
+	/* would match IPv4 rules, which live at ::ffff:0:0/96 in the policy trie */
+	{ "ipv6 from an IPv4-mapped source ::ffff:10.78.0.1", .family = 6, .l4proto = PKT_UDP,
+	  .mapped_src = 1, .expect_reason = CORRAL_R_MALFORMED },
 };
 
 static void regress_run(struct diff_engine *e, const struct diff_opts *o)
@@ -66,6 +70,12 @@ static void regress_run(struct diff_engine *e, const struct diff_opts *o)
 		long dis = e->res->disagreements;
 		int len, hook, j, bad, err;
 
+		if (rc->mapped_src) {
+			static const __u8 mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+							 10, 78, 0, 1 };
+
+			memcpy(src6, mapped, sizeof(src6));
+		}
 		memset(&c, 0, sizeof(c));
 		h_cfg_defaults(&c.pol.cfg);
 		if (rc->family == 4)
