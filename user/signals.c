@@ -200,22 +200,31 @@ int sig_diag_open(void)
 int sig_diag_parse(const void *buf, size_t len, const __u16 *ports, unsigned n,
 		   struct sig_queue *out)
 {
-	const struct nlmsghdr *h = buf;
-	int left = (int)len;
+	const char *p = buf;
+	size_t left = len;
 
-	for (; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+	/* NLMSG_OK/NLMSG_NEXT by hand, in size_t, so no sign games */
+	while (left >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *h = (const void *)p;
+		size_t mlen = h->nlmsg_len, step = NLMSG_ALIGN(h->nlmsg_len);
+
+		if (mlen < sizeof(*h) || mlen > left || step > left)
+			return -EPROTO;
+		p += step;
+		left -= step;
 		if (h->nlmsg_type == NLMSG_DONE)
 			return 1;
 		if (h->nlmsg_type == NLMSG_ERROR) {
 			const struct nlmsgerr *e = NLMSG_DATA(h);
 
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+			if (mlen < NLMSG_LENGTH(sizeof(*e)))
 				return -EPROTO;
-			return e->error ? e->error : -EPROTO;
+			/* only a real negative errno; anything else is a bad reply */
+			return e->error < 0 && e->error >= -4095 ? e->error : -EPROTO;
 		}
 		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 			continue;
-		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+		if (mlen < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 			return -EPROTO;
 		const struct inet_diag_msg *m = NLMSG_DATA(h);
 		if (m->idiag_state != TCP_LISTEN)
