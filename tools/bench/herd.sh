@@ -82,7 +82,7 @@ done
 	echo
 	for point in $POINTS; do
 		IFS=: read -r N C B <<<"$point"
-		echo "### N=$N, C=$C/s, B=$B (N/C = $((N / C)) s, target completion <= $(( N * 3 / C / 2 + 2 )) s)"
+		echo "### N=$N, C=$C/s, B=$B (N/C = $(awk -v n="$N" -v c="$C" 'BEGIN { printf "%g", n / c }') s, target completion <= $(awk -v n="$N" -v c="$C" 'BEGIN { printf "%g", 1.5 * n / c + 2 }') s)"
 		echo
 		tools/herd/table.sh "$OUTROOT/$N"-*
 		echo
