@@ -2,7 +2,9 @@
 #
 #   make deps      install the Debian packages the build, tests and benchmarks need
 #   make           build everything into build/
-#   make check     run every test (ends with "N passed, N failed")
+#   make check     run every test (ends with "N passed, N failed");
+#                  SANITIZE=1 BUILD=build-san: the same under ASan and UBSan
+#   make fuzz      open-ended differential and parser fuzzing (FUZZ_SECONDS)
 #   make demo      lab demo: a service under flood, without and with corral
 #   make bench     benchmarks, written to docs/benchmarks.md
 #   make install   PREFIX=/usr/local DESTDIR=
@@ -32,7 +34,7 @@ endif
 
 SANITIZE ?=
 ifneq ($(SANITIZE),)
-SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
 
 CFLAGS    ?= -O2 -g
@@ -125,6 +127,9 @@ tests: $(UNIT_BINS) $(BPFT_BINS)
 check: all
 	$(Q)tests/run-all.sh
 
+# make fuzz: the differential data-plane fuzzer and every parser harness
+fuzz: fuzz-parsers
+
 deps:
 	tools/deps.sh
 
@@ -142,4 +147,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests check deps demo bench install clean
+.PHONY: all tests check deps demo bench install clean fuzz

@@ -7,6 +7,9 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
+export BUILD
+# the e2e suites run this binary (the sanitizer build when BUILD=build-san)
+export CORRAL=${CORRAL:-$PWD/$BUILD/corral}
 FILTER=${1:-}
 pass=0 fail=0 skip=0
 failed_names=()

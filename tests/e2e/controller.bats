@@ -10,8 +10,8 @@
 
 CTL_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 CORRAL=${CORRAL:-$CTL_TOP/build/corral}
-SVC=$CTL_TOP/build/tools/herd_service
-CLIENTS=$CTL_TOP/build/tools/herd_clients
+SVC=$CTL_TOP/${BUILD:-build}/tools/herd_service
+CLIENTS=$CTL_TOP/${BUILD:-build}/tools/herd_clients
 
 setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
@@ -51,6 +51,7 @@ teardown() {
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	pkill -f "ncat -l 127.0.0.1 19471" 2>/dev/null
 	if [ -n "${VIC:-}" ]; then
 		nsenter --net="/run/netns/$VIC" "$CORRAL" detach dev ctlv0 2>/dev/null
 		ip netns del "$VIC" 2>/dev/null
@@ -131,7 +132,8 @@ probe_sources() {
 
 @test "metrics port in use: clear error, nothing applied" {
 	before=$(limit_default)
-	nsenter --net="/run/netns/$VIC" ncat -l 127.0.0.1 19471 --keep-open >/dev/null 2>&1 3>&- &
+	# bounded even if teardown misses it: a leaked listener would keep bats waiting
+	timeout 60 nsenter --net="/run/netns/$VIC" ncat -l 127.0.0.1 19471 --keep-open >/dev/null 2>&1 3>&- &
 	PIDS+=($!)
 	wait_until 5 vic bash -c 'exec 3<>/dev/tcp/127.0.0.1/19471'
 	printf 'limit add default rate 100pps\n' >"$TMP/ok.conf"

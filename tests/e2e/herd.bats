@@ -9,7 +9,7 @@
 
 setup() {
 	ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-	B=$ROOT/build/corral
+	B=${CORRAL:-$ROOT/build/corral}
 	export HERD_PREFIX=ceh$$
 	export CORRAL_PIN_DIR=/sys/fs/bpf/ceh_$$
 	export CORRAL_RUN_DIR=$BATS_TEST_TMPDIR/run
