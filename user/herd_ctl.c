@@ -15,8 +15,9 @@ void herd_params_default(struct herd_params *p)
 	p->first_wave_s = 0.9;
 	p->min_window_s = 1.0;
 	p->max_window_s = 60.0;
-	p->q_low = 0.25;
-	p->q_high = 0.5;
+	p->q_low = 0.5;
+	p->q_high = 0.9;
+	p->cut_hold_s = 1.0;
 	p->ai_frac = 0.02;
 	p->md = 0.7;
 	p->min_rate = 10.0;
@@ -38,9 +39,12 @@ void herd_state_init(struct herd_state *s, const struct herd_params *p, double i
 
 static void rate_step(const struct herd_params *p, struct herd_state *s, const struct herd_input *in)
 {
-	if (in->overflows > 0 || in->queue_fill > p->q_high)
-		s->rate *= p->md;
-	else if (in->capped > 0 && in->queue_fill >= 0 && in->queue_fill < p->q_low)
+	if (in->overflows > 0 || in->queue_fill > p->q_high) {
+		if (!s->last_cut_ns || in->now_ns - s->last_cut_ns >= (uint64_t)(p->cut_hold_s * 1e9)) {
+			s->rate *= p->md;
+			s->last_cut_ns = in->now_ns;
+		}
+	} else if (in->capped > 0 && in->queue_fill >= 0 && in->queue_fill < p->q_low)
 		s->rate += p->ai_frac * s->rate0;
 	s->rate = clamp(s->rate, p->min_rate, p->max_rate);
 }

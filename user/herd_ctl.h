@@ -10,7 +10,10 @@
  * overflow happened, C grows by ai_frac of its initial value per tick
  * (additive increase); an idle host leaves C alone. When the fullest queue is
  * above q_high or the kernel counted an overflow, C is multiplied by md
- * (multiplicative decrease). C stays within [min_rate, max_rate].
+ * (multiplicative decrease), at most once per cut_hold_s: an admitted wave
+ * fills the queue and it takes the service that long to drain it, so
+ * cutting again on every tick of the drain would collapse C. C stays
+ * within [min_rate, max_rate].
  *
  * Herd detection: a slow EWMA tracks the baseline SYN rate on protected
  * ports. A herd starts when the SYN rate exceeds detect_factor x baseline
@@ -39,8 +42,9 @@ struct herd_params {
 	double first_wave_s;    /* SYNs in this long after the start size the herd (0.9 s) */
 	double min_window_s;    /* smallest admission window (1 s) */
 	double max_window_s;    /* largest admission window (60 s) */
-	double q_low;           /* accept-queue fill under which C grows (0.25) */
-	double q_high;          /* fill over which C is cut (0.5) */
+	double q_low;           /* accept-queue fill under which C grows (0.5) */
+	double q_high;          /* fill over which C is cut (0.9) */
+	double cut_hold_s;      /* no second cut within this long (1 s: a retry interval) */
 	double ai_frac;         /* additive increase, share of the initial C per tick (0.02) */
 	double md;              /* multiplicative decrease (0.7) */
 	double min_rate;        /* C bounds, SYN/s (10, 1e6) */
@@ -69,6 +73,7 @@ struct herd_state {
 	uint64_t salt;          /* offset hash key of the current herd */
 	int warm;               /* baseline has a first sample */
 	double reported_rate;   /* C at the last HERD_EV_RATE */
+	uint64_t last_cut_ns;   /* time of the last multiplicative decrease */
 	uint32_t reported_window; /* window at the last HERD_EV_START/WINDOW */
 };
 

@@ -51,7 +51,7 @@ static void steady_load_no_herd(void **st)
 	assert_false(ev & HERD_EV_START);
 	assert_false(r.s.active);
 	assert_true(r.s.baseline > 18 && r.s.baseline < 22);
-	/* steady: C does not move in the band between q_low and q_high */
+	/* steady, nothing capped: C does not move */
 	assert_true(r.s.rate == 1000);
 }
 
@@ -123,7 +123,13 @@ static void overflow_cuts_rate_and_room_raises_it(void **st)
 	rig_init(&r, 1000);
 	tick(&r, 1, 3, 0.3);
 	assert_true(r.s.rate > 699.9 && r.s.rate < 700.1);
-	tick(&r, 1, 0, 0.9);                 /* queue over q_high */
+	/* the queue drains over the next second: no second cut meanwhile */
+	for (i = 0; i < 9; i++)
+		tick(&r, 1, 0, 0.95);
+	assert_true(r.s.rate > 699.9 && r.s.rate < 700.1);
+	tick(&r, 1, 0, 0.95);                /* still over q_high a second later */
+	assert_true(r.s.rate > 489.9 && r.s.rate < 490.1);
+	tick(&r, 1, 0, 0.7);                 /* between q_low and q_high: hold */
 	assert_true(r.s.rate > 489.9 && r.s.rate < 490.1);
 	tick(&r, 1, 0, 0.1);                 /* room but no demand: hold */
 	assert_true(r.s.rate > 489.9 && r.s.rate < 490.1);
