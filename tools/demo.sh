@@ -9,9 +9,10 @@
 # requests answered within their timeout, flood packets sent and dropped,
 # and host CPU in system+softirq (/proc/stat).
 #
-# Phases are functions named phase_<name>, run in the order of $DEMO_PHASES;
-# the controller overload phase and the reconnect-herd phase plug in as
-# phase_controller and phase_herd (see the stubs at the end).
+# Phases are functions named phase_<name>, run in the order of $DEMO_PHASES
+# (default: baseline corral controller herd): the flood without and with
+# corral, a 3x overload with the controller shedding the bulk class, and a
+# reconnect herd without and with jittered SYN admission.
 #
 #   tools/demo.sh              as root, after make
 #   DEMO_SECONDS=5 tools/demo.sh
@@ -22,7 +23,7 @@ BUILD=${BUILD:-build}
 CORRAL=${CORRAL:-$TOP/$BUILD/corral}
 LABSVC=${LABSVC:-$TOP/$BUILD/tools/labsvc}
 DEMO_SECONDS=${DEMO_SECONDS:-8}
-DEMO_PHASES=${DEMO_PHASES:-"baseline corral"}
+DEMO_PHASES=${DEMO_PHASES:-"baseline corral controller herd"}
 NCLIENTS=${NCLIENTS:-10}
 CLIENT_RATE=${CLIENT_RATE:-50}      # requests per second per client
 CLIENT_TIMEOUT_MS=${CLIENT_TIMEOUT_MS:-200}
@@ -280,10 +281,50 @@ phase_controller() {
 	echo "(clients time out after 2 s; class 1 offers 20 req/s, class 6 580 req/s)"
 }
 
-# Hook: a reconnect herd (tools/herd) against the service, paced by the SYN
-# gate; add its phase here.
+# The reconnect herd: HERD_N kernel-retry clients reconnect at once to a
+# service of capacity HERD_C/s with backlog HERD_B (tools/herd), without
+# corral and with corral run pacing it (SYN gate in herd auto).
+HERD_N=${HERD_N:-2000} HERD_C=${HERD_C:-500} HERD_B=${HERD_B:-1024}
+
+herd_sum() { # DIR TOOL KEY: a value from herd.sh's SUMMARY lines
+	awk -v t="$2" -v k="$3" '$1 == "SUMMARY" && $2 == t {
+		for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' \
+		"$1/summary.txt"
+}
+
 phase_herd() {
-	echo "demo: herd phase: not available yet"
+	local d before=$WORK/herd-before after=$WORK/herd-after k r=0
+	local pin=/sys/fs/bpf/cdh_demo$$ run=$WORK/herd-run conf=$WORK/herd.conf
+	echo "demo: herd phase: $HERD_N clients reconnect at once to a ${HERD_C} req/s service" \
+		"(backlog $HERD_B, 2 s timeout), without and with corral"
+	printf '%s\n' "syn set ports 8080 rate ${HERD_C}pps burst $((HERD_C * 3 / 2)) herd auto" \
+		"controller ports 8080" "controller shed manual" > "$conf"
+	HERD_PREFIX=cdh timeout 120 tools/herd/herd.sh -q -n "$HERD_N" -c "$HERD_C" -b "$HERD_B" \
+		-m kernel -s linear -d 15 -o "$before" >/dev/null 2>&1 || r=1
+	CORRAL_PIN_DIR=$pin CORRAL_RUN_DIR=$run HERD_PREFIX=cdh \
+	CORRAL_SETUP="$CORRAL attach dev cdh-srv0 && { $CORRAL run -c $conf > $WORK/herd-ctl.log 2>&1 & echo \$! > $WORK/herd-ctl.pid; } && sleep 2" \
+	CORRAL_TEARDOWN="kill \$(cat $WORK/herd-ctl.pid); sleep 0.5; $CORRAL detach dev cdh-srv0" \
+		timeout 120 tools/herd/herd.sh -q -n "$HERD_N" -c "$HERD_C" -b "$HERD_B" \
+		-m kernel -s linear -d 15 -o "$after" >/dev/null 2>&1 || r=1
+	rm -rf "$pin"
+	for d in "$before" "$after"; do
+		[ -s "$d/summary.txt" ] || r=1
+	done
+	[ "$r" = 0 ] || { echo "demo: herd phase failed (see $WORK)" >&2; return 1; }
+	grep -m2 "herd detected\|herd of about" "$WORK/herd-ctl.log" | sed 's/^/    /'
+	echo
+	printf '%-40s%22s%22s\n' "reconnect herd, N=$HERD_N C=$HERD_C/s" "no corral" "corral (herd auto)"
+	printf '%-40s%22s%22s\n' "clients served" \
+		"$(herd_sum "$before" clients served)/$HERD_N" "$(herd_sum "$after" clients served)/$HERD_N"
+	for k in "completion (ms, -1 = not all):clients:completion_ms" \
+		 "requests timed out:clients:req_timeouts" "wasted responses:service:wasted" \
+		 "listen queue overflows:lab:listen_overflows" "SYNs per client:clients:syns_mean"; do
+		IFS=: read -r label tool key <<<"$k"
+		printf '%-40s%22s%22s\n' "$label" "$(herd_sum "$before" "$tool" "$key")" \
+			"$(herd_sum "$after" "$tool" "$key")"
+	done
+	echo "(target: everyone served within 1.5 x N/C + 2 s = $((HERD_N * 3 / HERD_C / 2 + 2)) s," \
+		"no timeouts, no waste, no overflow)"
 }
 
 # ---- report -------------------------------------------------------------
