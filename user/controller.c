@@ -63,6 +63,7 @@ struct ctl {
 	struct metrics_server *metrics;
 	struct law_params lp;
 	struct law_state law;
+	struct law_weights lw;          /* class weights for mapping */
 	struct law_level lv;            /* current decision */
 	__u64 word;                     /* last word written */
 	int adopt;                      /* adopt the pinned level at first rates */
@@ -625,6 +626,9 @@ static void tick(struct ctl *c)
 		have = 1;
 	}
 
+	/* the level in force while the rates were measured is c->lv */
+	if (c->rates_ok)
+		law_weights_update(&c->lw, c->rate, &c->lv);
 	if (c->adopt && c->rates_ok) {
 		/* restart: continue from the level the pinned map holds */
 		c->law.share = law_share_of(&c->adopted, c->rate);
@@ -634,7 +638,7 @@ static void tick(struct ctl *c)
 	}
 	if (have && !c->adopt) {
 		law_step(&c->lp, &c->law, d);
-		law_map(c->law.share, c->rate, &c->lv);
+		law_map(c->law.share, c->lw.w, &c->lv);
 	}
 	c->sig[SIG_X_LOAD] = c->law.ewma;
 	c->sig_valid[SIG_X_LOAD] = c->law.primed;

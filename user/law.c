@@ -9,7 +9,11 @@ void law_params_default(struct law_params *p)
 	p->alpha = 0.5;
 	p->md = 0.8;
 	p->md_floor = 0.5;
-	p->ai = 0.02;
+	p->hold = 3;
+	p->ret = 0.25;
+	p->gap = 0.02;
+	p->ai = 0.01;
+	p->accel = 0.25;
 	p->min_share = 0.02;
 	p->band = 0.05;
 }
@@ -17,7 +21,9 @@ void law_params_default(struct law_params *p)
 int law_params_check(const struct law_params *p)
 {
 	if (!(p->alpha > 0 && p->alpha <= 1) || !(p->md > 0 && p->md <= 10) ||
-	    !(p->md_floor > 0 && p->md_floor < 1) || !(p->ai > 0 && p->ai <= 1) ||
+	    !(p->md_floor > 0 && p->md_floor < 1) || p->hold < 1 || p->hold > 100 ||
+	    !(p->ret >= 0 && p->ret <= 1) || !(p->gap >= 0 && p->gap < 1) ||
+	    !(p->ai > 0 && p->ai <= 1) || !(p->accel >= 0 && p->accel <= 10) ||
 	    !(p->min_share > 0 && p->min_share <= 1) || !(p->band >= 0 && p->band < 1))
 		return -EINVAL;
 	return 0;
@@ -27,6 +33,9 @@ void law_init(struct law_state *s)
 {
 	s->ewma = 0;
 	s->share = 1.0;
+	s->share_hi = 1.0;
+	s->since_cut = ~0u;
+	s->under = 0;
 	s->primed = 0;
 }
 
@@ -40,18 +49,62 @@ double law_step(const struct law_params *p, struct law_state *s, double d)
 	} else {
 		s->ewma = p->alpha * d + (1 - p->alpha) * s->ewma;
 	}
+	if (s->since_cut != ~0u)
+		s->since_cut++;
+	if (!(s->share_hi >= s->share))   /* adopted or clamped share above it */
+		s->share_hi = s->share;
 
 	if (s->ewma > 1 + p->band) {
-		double f = 1 - p->md * (s->ewma - 1);
-		s->share *= f > p->md_floor ? f : p->md_floor;
+		s->under = 0;
+		/* one cut per reaction time, and only while the newest sample
+		 * still says over: a signal already falling has responded */
+		if (s->since_cut >= p->hold && d > 1) {
+			double f = 1 - p->md * (s->ewma - 1);
+
+			s->share_hi = s->share;
+			s->share *= f > p->md_floor ? f : p->md_floor;
+			s->since_cut = 0;
+		}
 	} else if (s->ewma < 1 - p->band) {
-		s->share += p->ai;
+		double room = s->share_hi - p->gap - s->share;
+
+		if (room > 0) {
+			/* back toward the last cut, fast when far under it */
+			double up = p->ret * (s->share_hi - s->share);
+
+			s->share += up < room ? up : room;
+			s->under = 0;
+		} else {
+			s->under++;
+			s->share += p->ai * (1 + p->accel * (s->under - 1));
+		}
+	} else {
+		s->under = 0;
 	}
 	if (s->share > 1)
 		s->share = 1;
 	if (s->share < p->min_share)
 		s->share = p->min_share;
 	return s->share;
+}
+
+int law_level_sheds(const struct law_level *lv, unsigned c)
+{
+	if (!lv->shed || c == 0 || c < lv->level)
+		return 0;
+	return c > lv->level || lv->frac > 0;
+}
+
+void law_weights_update(struct law_weights *lw, const double rate[CORRAL_NCLASS],
+			const struct law_level *cur)
+{
+	for (unsigned c = 0; c < CORRAL_NCLASS; c++) {
+		double r = rate[c] > 0 && isfinite(rate[c]) ? rate[c] : 0;
+
+		if (law_level_sheds(cur, c) && lw->w[c] > r)
+			continue;   /* held: the class sends less because it is shed */
+		lw->w[c] = r;
+	}
 }
 
 /* rates used for mapping: the offered rates, or equal weights for 1..7 */

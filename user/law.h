@@ -6,8 +6,16 @@
  * (signal / target, 1.0 = exactly on target). The law
  *  1. smooths it: e = alpha * d + (1 - alpha) * e;
  *  2. moves the admitted share s of offered traffic:
- *       e > 1 + band:  s *= max(1 - md * (e - 1), md_floor)   (Breakwater)
- *       e < 1 - band:  s += ai                                 (DAGOR)
+ *       e > 1 + band, d > 1 and no cut in the last `hold` ticks:
+ *                      s_hi = s; s *= max(1 - md * (e - 1), md_floor)
+ *                      (Breakwater, once per reaction time: the signal
+ *                      gets time to respond before the next cut)
+ *       e < 1 - band:  while s is more than `gap` under s_hi (the share
+ *                      of the last cut), close the fraction `ret` of the
+ *                      distance, stopping `gap` short of s_hi; above that,
+ *                      s += ai * (1 + accel * n), n = ticks under target
+ *                      in a row (DAGOR's additive increase, faster the
+ *                      longer the host stays idle)
  *       otherwise:     s holds                                 (hysteresis)
  *     and clamps s to [min_share, 1];
  *  3. maps s to a shed level L.F with the per-class offered rates: classes
@@ -26,7 +34,11 @@ struct law_params {
 	double alpha;      /* EWMA weight of the newest sample      default 0.5  */
 	double md;         /* decrease per unit of overshoot        default 0.8  */
 	double md_floor;   /* smallest factor of one cut            default 0.5  */
-	double ai;         /* additive increase per tick            default 0.02 */
+	unsigned hold;     /* ticks from one cut to the next        default 3    */
+	double ret;        /* share of the way back to s_hi a tick  default 0.25 */
+	double gap;        /* the return stops this far under s_hi  default 0.02 */
+	double ai;         /* additive increase per tick            default 0.01 */
+	double accel;      /* ai grows by this per tick under       default 0.25 */
 	double min_share;  /* lower bound of the admitted share     default 0.02 */
 	double band;       /* hold while |e - 1| <= band            default 0.05 */
 };
@@ -34,7 +46,22 @@ struct law_params {
 struct law_state {
 	double ewma;       /* smoothed normalized signal */
 	double share;      /* admitted share of offered traffic, [min_share, 1] */
+	double share_hi;   /* the share at the last cut (known to overload) */
+	unsigned since_cut;/* ticks since the last cut */
+	unsigned under;    /* ticks in a row under target, above s_hi - gap */
 	int primed;        /* ewma holds a sample */
+};
+
+/*
+ * Weights of the classes for mapping. The shed stage drops the new flows of
+ * shed sources, so the packets a shed class still sends (retried SYNs, the
+ * admitted flows) understate what it offers, and each cut would make the
+ * classes kept look bigger. A class the current level sheds keeps the
+ * largest rate seen for it since its shedding began; a class not shed
+ * follows its measured rate.
+ */
+struct law_weights {
+	double w[CORRAL_NCLASS];
 };
 
 /* a shed decision: shed == 0 means nothing is shed */
@@ -56,6 +83,11 @@ double law_step(const struct law_params *p, struct law_state *s, double d);
  * unit, >= 0). With no traffic at all, classes 1..7 weigh equally.
  */
 void law_map(double share, const double rate[CORRAL_NCLASS], struct law_level *out);
+/* weights after a tick: rate measured, cur the level in force while it was */
+void law_weights_update(struct law_weights *lw, const double rate[CORRAL_NCLASS],
+			const struct law_level *cur);
+/* 1 when lv drops some of class c's new flows */
+int law_level_sheds(const struct law_level *lv, unsigned c);
 /* the inverse: share of offered traffic a level admits (adopting a level) */
 double law_share_of(const struct law_level *lv, const double rate[CORRAL_NCLASS]);
 /* the shed word the controller publishes (0 when nothing is shed) */

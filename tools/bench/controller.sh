@@ -254,31 +254,18 @@ report() {
 	echo "| oscillation within 10% | ${osc_pct}% | $(verdict "$osc_pct" 10 max) points |"
 	echo
 	cat <<-'EOF'
-	Why the queue target behaves this way (read from the time series; the
-	plot shows it): the accept queue of a saturated service is an
-	integrator. It sits empty while admitted < C and fills at (admitted - C)
-	once above, so the queue signal swings between 0 and 100% (overflows
-	force >= 100%) within one or two ticks instead of tracking the overload
-	in proportion. After a cut the queue still needs depth / C to drain
-	(80 ms at backlog 16, 640 ms at 128), and the smoothed signal
-	(alpha 0.5) stays over target for two to three more ticks, so the law
-	cuts again on each of them: the admitted share falls far below the
-	equilibrium C / offered (about 0.7 at 1.4x, 0.33 at 3x in connections).
-	The additive increase (0.02 per tick) then needs a second or more to
-	climb back, with the queue empty and the service idle part of the time:
-	that is the goodput lost, and the sawtooth is the oscillation. The share
-	is also counted in packets: a shed class-6 source sends only SYN
-	retries while an admitted one sends a whole exchange, so the packet share
-	of class 6 shrinks as it is shed and the same admitted share means a
-	different shed level from tick to tick. With a larger backlog (128) the
-	cuts went deep enough that class 1 was shed for a tick (level 1.x).
-	When the overload ends, the share climbs back at the same 0.02 per tick,
-	so bulk sources are still shed for seconds while the service is half
-	idle (the last step).
-	Directions in the law: cut at most once per queue-drain time (or only
-	while the signal still rises), as Breakwater and TCP react once per RTT;
-	use the queueing delay rather than the fill as the signal; and map the
-	share with the rate of packets the shed stage acts on (SYN and non-TCP).
+	Why the queue target behaves this way: the accept queue of a saturated
+	service is an integrator. At backlog 16 one connection is 6% of the
+	backlog, so the fill swings between empty and full within a tick or two
+	and near equilibrium the signal is mostly arrival noise. The law cuts
+	once per reaction time (hold ticks, and only while the newest sample is
+	still over target), returns toward the share of the last cut, and raises
+	the share faster the longer the host stays under target; shed classes
+	keep the largest rate seen since their shedding began, so shedding
+	class 6 down to SYN retries does not make class 1 look larger. The
+	residual oscillation is the law chasing the queue's noise; a
+	queueing-delay signal (or depth plus overflows as a virtual queue)
+	would be the next step.
 	EOF
 }
 
