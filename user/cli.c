@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
 #include <bpf/libbpf.h>
 
 #include "batch.h"
@@ -195,7 +198,8 @@ static int prule_sort(const void *pa, const void *pb)
 
 static void sort_rules(struct corral_state *s)
 {
-	qsort(s->pr, s->npr, sizeof(*s->pr), prule_sort);
+	if (s->npr)
+		qsort(s->pr, s->npr, sizeof(*s->pr), prule_sort);
 }
 
 static const char *mode_name(__u8 m)
@@ -349,7 +353,8 @@ static int show_class(void)
 	if (ret)
 		return ret;
 	sort_rules(&s);
-	qsort(s.pt, s.npt, sizeof(*s.pt), ptrule_sort);
+	if (s.npt)
+		qsort(s.pt, s.npt, sizeof(*s.pt), ptrule_sort);
 	out_begin();
 	print_u64(PRINT_ANY, "default", "class default %llu\n", s.cfg.default_class);
 	out_open_array("ports");
@@ -781,6 +786,34 @@ static const struct cmd {
 	{ 0 }
 };
 
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+static bool cap_has(const struct __user_cap_data_struct d[2], unsigned int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/*
+ * Every command but help works on pinned BPF objects and devices: it needs
+ * CAP_NET_ADMIN and CAP_BPF (or CAP_SYS_ADMIN). Checked before anything is
+ * read or changed, so an unprivileged run says what is missing instead of
+ * a bare "Operation not permitted" half way through.
+ */
+static int need_privilege(const char *obj)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &hdr, d))
+		return 0; /* unknown: let the kernel answer */
+	if (cap_has(d, CAP_NET_ADMIN) && (cap_has(d, CAP_BPF) || cap_has(d, CAP_SYS_ADMIN)))
+		return 0;
+	corral_errorf("%s: needs root (CAP_BPF and CAP_NET_ADMIN)", obj);
+	return CORRAL_EXIT_FAIL;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (!verbose)
@@ -832,13 +865,20 @@ int corral_main(int argc, char **argv)
 			corral_errorf("unexpected \"%s\" after -f FILE", argv[i]);
 			return CORRAL_EXIT_USAGE;
 		}
+		if (need_privilege("batch"))
+			return CORRAL_EXIT_FAIL;
 		return do_batch(batch);
 	}
 	if (i >= argc)
 		return print_usage(NULL, stderr);
-	for (c = cmds; c->name; c++)
-		if (is(argv[i], c->name))
-			return c->fn(argc - i, argv + i);
+	for (c = cmds; c->name; c++) {
+		if (!is(argv[i], c->name))
+			continue;
+		if (c->fn != do_help && !(i + 1 < argc && is_help(argv[i + 1])) &&
+		    need_privilege(c->name))
+			return CORRAL_EXIT_FAIL;
+		return c->fn(argc - i, argv + i);
+	}
 	corral_errorf("unknown object \"%s\" (try \"corral help\")", argv[i]);
 	return CORRAL_EXIT_USAGE;
 }

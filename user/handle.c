@@ -224,36 +224,73 @@ void corral_handle_close(struct corral_handle *h)
 	}
 }
 
-int corral_lock_acquire(void)
+const char *corral_run_dir(void)
+{
+	const char *d = getenv("CORRAL_RUN_DIR");
+
+	return d && *d ? d : CORRAL_RUN_DIR;
+}
+
+int corral_lock_path(char *buf, size_t len)
 {
 	const char *env = getenv("CORRAL_PIN_DIR");
-	char path[256], tag[128];
+	char tag[128];
 	size_t i, j = 0;
-	int n, fd;
+	int n;
 
-	if (mkdir(CORRAL_RUN_DIR, 0755) && errno != EEXIST)
-		return -errno;
 	/* one lock per pin directory, so separate instances do not serialize */
 	if (env && *env) {
 		for (i = 0; env[i] && j + 1 < sizeof(tag); i++)
 			tag[j++] = env[i] == '/' ? '_' : env[i];
 	}
 	tag[j] = 0;
-	n = snprintf(path, sizeof(path), CORRAL_RUN_DIR "/lock%s", tag);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	n = snprintf(buf, len, CORRAL_RUN_DIR "/lock%s", tag);
+	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX)) {
-		int err = -errno;
+	return 0;
+}
 
-		if (err == -EINTR)
-			continue;
+int corral_lock_acquire(void)
+{
+	struct stat fst, pst;
+	char path[256];
+	int fd, ret;
+
+	if (mkdir(CORRAL_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	ret = corral_lock_path(path, sizeof(path));
+	if (ret)
+		return ret;
+	for (;;) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		while (flock(fd, LOCK_EX)) {
+			ret = -errno;
+			if (ret == -EINTR)
+				continue;
+			close(fd);
+			return ret;
+		}
+		/* the holder before may have removed the file (corral_lock_remove):
+		 * a lock on an unlinked file excludes nobody, take the new one */
+		if (!fstat(fd, &fst) && !stat(path, &pst) && fst.st_dev == pst.st_dev &&
+		    fst.st_ino == pst.st_ino)
+			return fd;
 		close(fd);
-		return err;
 	}
-	return fd;
+}
+
+int corral_lock_remove(void)
+{
+	char path[256];
+	int ret = corral_lock_path(path, sizeof(path));
+
+	if (ret)
+		return ret;
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 int corral_lock(struct corral_handle *h)

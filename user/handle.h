@@ -76,6 +76,12 @@ void corral_handle_close(struct corral_handle *h);
 int  corral_lock(struct corral_handle *h);          /* flock, serializes writers */
 /* the same lock without a handle (loader): fd >= 0, close() releases */
 int  corral_lock_acquire(void);
+/* CORRAL_RUN_DIR "/lock" + pin directory with '/' as '_' */
+int  corral_lock_path(char *buf, size_t len);
+/* unlink the lock file; call it holding the lock (lockers then re-create it) */
+int  corral_lock_remove(void);
+/* run directory (controller status): $CORRAL_RUN_DIR if set, else CORRAL_RUN_DIR */
+const char *corral_run_dir(void);
 const struct corral_cfg *corral_cfg_live(const struct corral_handle *h);
 void corral_cfg_begin(const struct corral_handle *h, struct corral_cfg *scratch); /* copy of live */
 int  corral_cfg_commit(struct corral_handle *h, const struct corral_cfg *c); /* other slot, flip cfg_gen */

@@ -398,6 +398,48 @@ static int xdp_attach(const struct corral_attach_opts *o, int ifindex, int prog_
 	return 0;
 }
 
+/*
+ * Entries of ifname under another index: the device was deleted and
+ * re-created under the same name. Its link is defunct but still pinned
+ * as link_<ifname>, in the way of the new one: remove the attachment and
+ * the entry.
+ */
+static int drop_stale_entries(int devs_fd, const char *ifname, __u32 ifindex,
+			      char *err, size_t errlen)
+{
+	struct corral_dev_entry devs[CORRAL_DEVS_MAX];
+	char name[IF_NAMESIZE];
+	int n, i, ret;
+
+	n = corral_devs_list(devs_fd, devs, CORRAL_DEVS_MAX);
+	if (n < 0)
+		return fail(err, errlen, n, "corral_devs: %s", strerror(-n));
+	for (i = 0; i < n; i++) {
+		struct corral_dev *d = &devs[i].dev;
+
+		if (devs[i].ifindex == ifindex || strcmp(d->ifname, ifname))
+			continue;
+		if (d->mode == CORRAL_ATTACH_TC || d->egress) {
+			/* tc hooks went with the device; an index reused by
+			 * another device is not ours to touch */
+			if (!if_indextoname(devs[i].ifindex, name) || strcmp(name, ifname)) {
+				ret = d->mode == CORRAL_ATTACH_TC ? 0 : xdp_detach(ifname);
+			} else {
+				ret = dev_remove(devs[i].ifindex, d);
+			}
+		} else {
+			ret = dev_remove(devs[i].ifindex, d);
+		}
+		if (ret)
+			return fail(err, errlen, ret, "remove stale attachment (ifindex %u): %s",
+				    devs[i].ifindex, strerror(-ret));
+		if (bpf_map_delete_elem(devs_fd, &devs[i].ifindex) && errno != ENOENT)
+			return fail(err, errlen, -errno, "corral_devs: delete stale ifindex %u: %s",
+				    devs[i].ifindex, strerror(errno));
+	}
+	return 0;
+}
+
 int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 {
 	struct corral_bpf *skel = NULL;
@@ -444,6 +486,9 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 		goto fail_msg;
 	}
 	key = (__u32)ifindex;
+	ret = drop_stale_entries(devs_fd, o->ifname, key, msg, sizeof(msg));
+	if (ret)
+		goto fail_msg;
 	had_old = !bpf_map_lookup_elem(devs_fd, &key, &old);
 	if (had_old && strcmp(old.ifname, o->ifname)) {
 		/* the index now names another device: the old one is gone */
@@ -522,7 +567,8 @@ fail_msg:
 			if (devs_fd >= 0)
 				close(devs_fd);
 			devs_fd = -1;
-			remove_all_pins();
+			if (!remove_all_pins())
+				corral_lock_remove();
 		}
 	}
 	if (devs_fd >= 0)
@@ -576,8 +622,14 @@ int corral_detach(const char *ifname, char *err, size_t errlen)
 		close(devs_fd);
 		devs_fd = -1;
 		ret = remove_all_pins();
-		if (ret)
+		if (ret) {
 			fail(err, errlen, ret, "detach %s: remove pins: %s", ifname, strerror(-ret));
+			goto out;
+		}
+		/* nothing left to serialize: the lock file goes too */
+		ret = corral_lock_remove();
+		if (ret)
+			fail(err, errlen, ret, "detach %s: remove lock: %s", ifname, strerror(-ret));
 	}
 out:
 	if (devs_fd >= 0)

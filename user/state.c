@@ -64,6 +64,10 @@ static int prefix_arg(struct pc *pc, const char *word, struct corral_prefix *p)
 	if (err == -EDOM)
 		return seterr(pc->err, pc->errlen, "%s: invalid prefix \"%s\": host bits set",
 			      pc->obj, word);
+	if (err == -EAFNOSUPPORT)
+		return seterr(pc->err, pc->errlen,
+			      "%s: invalid prefix \"%s\": IPv4-mapped; write the IPv4 prefix",
+			      pc->obj, word);
 	if (err)
 		return invarg(pc, "prefix", word);
 	return 0;
@@ -882,6 +886,19 @@ static int lpmk_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct corral_lpm_key));
 }
 
+/* qsort and bsearch want a valid base even for 0 elements: an empty state has NULL arrays */
+static void sort_n(void *base, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, sz, cmp);
+}
+
+static bool found_in(const void *key, const void *base, size_t n, size_t sz,
+		     int (*cmp)(const void *, const void *))
+{
+	return n && bsearch(key, base, n, sz, cmp);
+}
+
 int corral_state_store(struct corral_handle *h, struct corral_state *s,
 		       char *err, size_t errlen)
 {
@@ -895,8 +912,8 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 	int ret = 0;
 
 	/* 1. rule maps: insert/update */
-	qsort(s->pr, s->npr, sizeof(*s->pr), prk_cmp);
-	qsort(s->pt, s->npt, sizeof(*s->pt), ptk_cmp);
+	sort_n(s->pr, s->npr, sizeof(*s->pr), prk_cmp);
+	sort_n(s->pt, s->npt, sizeof(*s->pt), ptk_cmp);
 	for (i = 0; i < s->npr; i++) {
 		struct corral_prefix_rule cur;
 
@@ -927,7 +944,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 		seterr(err, errlen, "policy: compile: %s", strerror(-ret));
 		goto out;
 	}
-	qsort(pol, npol, sizeof(*pol), lpmk_cmp);
+	sort_n(pol, npol, sizeof(*pol), lpmk_cmp);
 	for (i = 0; i < npol; i++) {
 		struct corral_policy cur;
 
@@ -973,7 +990,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 	for (i = 0; i < nold_pol; i++) {
 		struct corral_pol_entry probe = { .key = pol_keys[i] };
 
-		if (bsearch(&probe, pol, npol, sizeof(*pol), lpmk_cmp))
+		if (found_in(&probe, pol, npol, sizeof(*pol), lpmk_cmp))
 			continue;
 		if (bpf_map_delete_elem(h->policy_fd, &pol_keys[i]) && errno != ENOENT) {
 			ret = -errno;
@@ -987,7 +1004,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 		goto out;
 	}
 	for (i = 0; i < nold_pk; i++) {
-		if (bsearch(&old_pk[i], s->pr, s->npr, sizeof(*s->pr), prk_cmp))
+		if (found_in(&old_pk[i], s->pr, s->npr, sizeof(*s->pr), prk_cmp))
 			continue;
 		if (bpf_map_delete_elem(h->prules_fd, &old_pk[i]) && errno != ENOENT) {
 			ret = -errno;
@@ -1001,7 +1018,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 		goto out;
 	}
 	for (i = 0; i < nold_tk; i++) {
-		if (bsearch(&old_tk[i], s->pt, s->npt, sizeof(*s->pt), ptk_cmp))
+		if (found_in(&old_tk[i], s->pt, s->npt, sizeof(*s->pt), ptk_cmp))
 			continue;
 		if (bpf_map_delete_elem(h->pt_rules_fd, &old_tk[i]) && errno != ENOENT) {
 			ret = -errno;

@@ -7,7 +7,9 @@
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <json-c/json.h>
 
@@ -33,25 +35,91 @@ const char *corral_row_name(unsigned int row, char *buf, size_t len)
 	return buf;
 }
 
-struct json_object *corral_controller_state(void)
+static __s64 json_int(struct json_object *o, const char *key, __s64 dflt)
 {
-	struct json_object *o = json_object_from_file(CORRAL_RUN_DIR "/controller.json");
-	struct json_object *pid;
+	struct json_object *v;
 
+	if (!json_object_object_get_ex(o, key, &v))
+		return dflt;
+	return json_object_get_int64(v);
+}
+
+/* pid is gone, or left as a zombie (killed, not yet reaped) */
+static bool pid_dead(int pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool zombie = false;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		zombie = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	}
+	fclose(f);
+	return zombie;
+}
+
+/*
+ * A controller that says it runs but is dead: pid gone, or the file not
+ * rewritten (every second) within the heartbeat timeout, or the data
+ * plane's heartbeat (hb_ns, 0 when not known) older than the timeout.
+ */
+static bool controller_stale(struct json_object *o, __u64 hb_ns, bool hb_known)
+{
+	__s64 pid = json_int(o, "pid", 0), updated = json_int(o, "updated", 0);
+	__s64 timeout_ms = json_int(o, "heartbeat_timeout_ms", 0);
+	__s64 limit_s, now = time(NULL);
+	__u64 mono;
+
+	if (pid > 0 && pid <= INT32_MAX && pid_dead((int)pid))
+		return true;
+	if (timeout_ms < 1000)
+		timeout_ms = 1000;
+	/* whole seconds in the file: one more of slack, and one for the write period */
+	limit_s = timeout_ms / 1000 + 2;
+	if (updated > 0 && now - updated > limit_s)
+		return true;
+	if (hb_known) {
+		mono = corral_now_ns();
+		if (!hb_ns || (mono > hb_ns && mono - hb_ns > (__u64)timeout_ms * 1000000ull))
+			return true;
+	}
+	return false;
+}
+
+static struct json_object *controller_state(__u64 hb_ns, bool hb_known)
+{
+	struct json_object *o, *run;
+	char path[512];
+
+	if (snprintf(path, sizeof(path), "%s/controller.json", corral_run_dir()) >=
+	    (int)sizeof(path))
+		return NULL;
+	o = json_object_from_file(path);
 	if (!o)
 		return NULL;
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		return NULL;
 	}
-	/* a file left by a dead controller: say so */
-	if (json_object_object_get_ex(o, "pid", &pid)) {
-		int p = json_object_get_int(pid);
-
-		if (p > 0 && kill(p, 0) && errno == ESRCH)
-			json_object_object_add(o, "running", json_object_new_boolean(0));
+	/* a file left by a dead controller (kill -9): say so */
+	if (json_object_object_get_ex(o, "running", &run) && json_object_get_boolean(run) &&
+	    controller_stale(o, hb_ns, hb_known)) {
+		json_object_object_add(o, "running", json_object_new_boolean(0));
+		json_object_object_add(o, "stale", json_object_new_boolean(1));
 	}
 	return o;
+}
+
+struct json_object *corral_controller_state(void)
+{
+	return controller_state(0, false);
 }
 
 static void print_json_text(struct json_object *o, int depth)
@@ -67,9 +135,9 @@ static void print_json_text(struct json_object *o, int depth)
 	}
 }
 
-void corral_print_controller(void)
+void corral_print_controller(__u64 hb_ns)
 {
-	struct json_object *o = corral_controller_state();
+	struct json_object *o = controller_state(hb_ns, true), *v;
 
 	if (!o) {
 		print_null(PRINT_JSON, "controller", NULL);
@@ -77,8 +145,14 @@ void corral_print_controller(void)
 		return;
 	}
 	print_json_obj("controller", o);
-	print_text("controller:\n");
-	print_json_text(o, 1);
+	if (json_object_object_get_ex(o, "stale", &v) && json_object_get_boolean(v)) {
+		print_text("controller: not running (stale status file)\n");
+		if (json_object_object_get_ex(o, "pid", &v))
+			print_text("  pid %s\n", json_object_to_json_string(v));
+	} else {
+		print_text("controller:\n");
+		print_json_text(o, 1);
+	}
 	json_object_put(o);
 }
 
@@ -204,7 +278,7 @@ int cmd_status(int argc, char **argv)
 	}
 	print_nl();
 	out_close_object();
-	corral_print_controller();
+	corral_print_controller(__atomic_load_n(&h.ctl->heartbeat_ns, __ATOMIC_ACQUIRE));
 	out_end();
 	corral_handle_close(&h);
 	return 0;

@@ -173,6 +173,8 @@ int corral_parse_duration(const char *s, __u64 *ns)
 	return 0;
 }
 
+static const __u8 v4mapped_pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 int corral_parse_prefix(const char *s, struct corral_prefix *p)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
@@ -223,6 +225,9 @@ int corral_parse_prefix(const char *s, struct corral_prefix *p)
 		if (p->addr[i] & ~mask)
 			return -EDOM;
 	}
+	/* ::ffff:0:0/96 holds the IPv4 keys of the LPM tables */
+	if (p->family == 6 && len >= 96 && !memcmp(p->addr, v4mapped_pfx, sizeof(v4mapped_pfx)))
+		return -EAFNOSUPPORT;
 	return 0;
 }
 
@@ -418,9 +423,7 @@ void corral_prefix_to_lpm(const struct corral_prefix *p, struct corral_lpm_key *
 
 static bool lpm_is_v4(const struct corral_lpm_key *k)
 {
-	static const __u8 pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	return k->prefixlen >= 96 && !memcmp(k->addr, pfx, sizeof(pfx));
+	return k->prefixlen >= 96 && !memcmp(k->addr, v4mapped_pfx, sizeof(v4mapped_pfx));
 }
 
 void corral_lpm_to_prefix(const struct corral_lpm_key *k, struct corral_prefix *p)

@@ -8,7 +8,10 @@
  *   BYTERATE  800bit 800kbit 10mbit 1gbit 1tbit  bits/s, k = 1000; result in bytes/s
  *   SIZE      1500b 64kb 1mb 1gb                bytes, k = 1024; bare = bytes
  *   DURATION  10ns 500us 100ms 2s 1m            result in ns; bare = seconds
- *   PREFIX    a.b.c.d[/len] or IPv6[/len]       host bits must be zero
+ *   PREFIX    a.b.c.d[/len] or IPv6[/len]       host bits must be zero (-EDOM); IPv6
+ *                                               inside ::ffff:0:0/96 (IPv4-mapped) is
+ *                                               refused (-EAFNOSUPPORT): its LPM keys
+ *                                               are those of IPv4
  *   LEVEL     L or L.F                          L 0..7, F a decimal fraction (<= 4 digits)
  *   PORTS     PORT[,PORT...]                    each PORT 1..65535 or LO-HI (inclusive);
  *                                               overlaps allowed, empty elements not

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "state.h"
 #include "words.h"
 
 static void test_rate(void **state)
@@ -142,6 +143,17 @@ static void test_prefix(void **state)
 	assert_int_equal(corral_parse_prefix("fd77::1/64", &p), -EDOM);
 	assert_int_equal(corral_parse_prefix("10.0.0.128/25", &p), 0);
 	assert_int_equal(corral_parse_prefix("10.0.0.64/25", &p), -EDOM);
+	/* IPv4-mapped IPv6 would alias the IPv4 keys of the LPM tables */
+	assert_int_equal(corral_parse_prefix("::ffff:10.0.0.0/104", &p), -EAFNOSUPPORT);
+	assert_int_equal(corral_parse_prefix("::ffff:a4e:901", &p), -EAFNOSUPPORT);
+	assert_int_equal(corral_parse_prefix("::ffff:0:0/96", &p), -EAFNOSUPPORT);
+	assert_int_equal(corral_parse_prefix("::ffff:0.0.0.0/128", &p), -EAFNOSUPPORT);
+	assert_int_equal(corral_parse_prefix("::ffff:10.0.0.1/104", &p), -EDOM);
+	/* next to it, or covering it, is plain IPv6 */
+	check_prefix("::fffe:0:0/96", 6, 96, "::fffe:0:0/96");
+	check_prefix("::1:ffff:0:0/96", 6, 96, "::1:ffff:0:0/96");
+	check_prefix("::/80", 6, 80, "::/80");
+	check_prefix("64:ff9b::a4e:901", 6, 128, "64:ff9b::a4e:901/128");
 
 	/* IPv4 in LPM keys: ::ffff:a.b.c.d, prefix length + 96 */
 	assert_int_equal(corral_parse_prefix("10.1.2.0/24", &p), 0);
@@ -158,6 +170,23 @@ static void test_prefix(void **state)
 	corral_prefix_to_lpm(&p, &k);
 	assert_int_equal(k.prefixlen, 16);
 	assert_string_equal(corral_lpm_str(&k, buf, sizeof(buf)), "fd77::/16");
+}
+
+/* the CLI refuses an IPv4-mapped prefix with a message naming the word */
+static void test_prefix_v4mapped_msg(void **state)
+{
+	char *allow[] = { "allow", "add", "::ffff:10.0.0.0/104", NULL };
+	char *cls[] = { "class", "add", "3", "src", "::ffff:a4e:900/120", NULL };
+	struct corral_op op;
+	char err[256];
+
+	err[0] = 0;
+	assert_int_equal(corral_op_parse(3, allow, &op, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "allow: invalid prefix \"::ffff:10.0.0.0/104\": IPv4-mapped; "
+				 "write the IPv4 prefix");
+	err[0] = 0;
+	assert_int_not_equal(corral_op_parse(5, cls, &op, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "\"::ffff:a4e:900/120\": IPv4-mapped"));
 }
 
 static void test_level(void **state)
@@ -236,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_prefix_v4mapped_msg),
 		cmocka_unit_test(test_level),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_format),
