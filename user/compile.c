@@ -49,6 +49,17 @@ struct node {
 	const struct corral_prule *list, *cls, *limit;
 };
 
+/* ::ffff:0:0/96, where IPv4 prefixes live in the trie */
+static const struct corral_lpm_key v4_space = {
+	.prefixlen = 96,
+	.addr = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
+};
+
+static bool in_v4_space(const struct corral_lpm_key *k)
+{
+	return corral_lpm_contains(&v4_space, k);
+}
+
 static int u32_cmp(const void *pa, const void *pb)
 {
 	__u32 a = *(const __u32 *)pa, b = *(const __u32 *)pb;
@@ -69,8 +80,9 @@ int corral_policy_compile(const struct corral_prule *rules, size_t n,
 	*nout = 0;
 	if (!n)
 		return 0;
-	nodes = calloc(n, sizeof(*nodes));
-	res = calloc(n, sizeof(*res));
+	/* one more for the IPv4 barrier */
+	nodes = calloc(n + 1, sizeof(*nodes));
+	res = calloc(n + 1, sizeof(*res));
 	if (!nodes || !res) {
 		free(nodes);
 		free(res);
@@ -83,6 +95,21 @@ int corral_policy_compile(const struct corral_prule *rules, size_t n,
 		if (nn && !key_cmp(&nodes[nn - 1].key, &nodes[i].key))
 			continue;
 		nodes[nn++].key = nodes[i].key;
+	}
+	/*
+	 * An IPv6 rule shorter than /96 that covers ::ffff:0:0/96 (::/0, say)
+	 * would be the longest match of every IPv4 source. A rule-less entry
+	 * at ::ffff:0:0/96 stops it there; IPv4 entries below merge only rules
+	 * from the IPv4 space (see the walk below).
+	 */
+	for (i = 0; i < nn; i++) {
+		if (nodes[i].key.prefixlen < v4_space.prefixlen &&
+		    corral_lpm_contains(&nodes[i].key, &v4_space) &&
+		    !bsearch(&v4_space, nodes, nn, sizeof(*nodes), key_cmp)) {
+			nodes[nn++].key = v4_space;
+			qsort(nodes, nn, sizeof(*nodes), key_cmp);
+			break;
+		}
 	}
 	/* the rules that sit exactly on each prefix */
 	for (i = 0; i < n; i++) {
@@ -128,6 +155,9 @@ int corral_policy_compile(const struct corral_prule *rules, size_t n,
 
 			if (lens[j] > nodes[i].key.prefixlen)
 				continue;
+			/* IPv4 entries never inherit IPv6 rules */
+			if (lens[j] < v4_space.prefixlen && in_v4_space(&nodes[i].key))
+				break;
 			lpm_mask(&nodes[i].key, lens[j], &m);
 			nd = bsearch(&m, nodes, nn, sizeof(*nodes), key_cmp);
 			if (!nd)

@@ -162,6 +162,41 @@ static void test_compile_families(void **state)
 	free(e);
 }
 
+/* an IPv6 rule covering ::ffff:0:0/96 must not become the match of IPv4 sources */
+static void test_compile_v6_covering_v4_space(void **state)
+{
+	struct corral_prule r[] = {
+		rule(CORRAL_RULE_DENY, "::/0", 0, 0),
+		rule(CORRAL_RULE_LIMIT, "::/64", 0, 50),
+		rule(CORRAL_RULE_ALLOW, "10.0.0.0/8", 0, 0),
+		rule(CORRAL_RULE_CLASS, "10.1.0.0/16", 2, 0),
+	};
+	const struct corral_pol_entry *x;
+	struct corral_pol_entry *e;
+	size_t n;
+
+	assert_int_equal(corral_policy_compile(r, 4, &e, &n), 0);
+	assert_int_equal(n, 5);          /* four rules and the ::ffff:0:0/96 barrier */
+	/* IPv4 outside every IPv4 rule: the barrier, no list, no limit */
+	x = lpm(e, n, "192.0.2.1");
+	assert_non_null(x);
+	assert_int_equal(x->key.prefixlen, 96);
+	assert_int_equal(x->val.flags, 0);
+	/* IPv4 rules merge only IPv4 rules: allow + class, not the IPv6 deny/limit */
+	x = lpm(e, n, "10.1.2.3");
+	assert_int_equal(x->val.flags, CORRAL_POL_LIST | CORRAL_POL_CLASS);
+	assert_int_equal(x->val.list, CORRAL_LIST_ALLOW);
+	assert_int_equal(x->val.class, 2);
+	/* IPv6 sources still get the IPv6 rules */
+	x = lpm(e, n, "fd77::1");
+	assert_int_equal(x->val.flags, CORRAL_POL_LIST);
+	assert_int_equal(x->val.list, CORRAL_LIST_DENY);
+	x = lpm(e, n, "::1");
+	assert_int_equal(x->val.flags, CORRAL_POL_LIST | CORRAL_POL_LIMIT);
+	assert_int_equal(x->val.limit.pkt_rate, 50);
+	free(e);
+}
+
 static void test_compile_unset(void **state)
 {
 	struct corral_prule r[] = { rule(CORRAL_RULE_LIMIT, "10.0.0.0/8", 0, 10) };
@@ -402,6 +437,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compile_nested),
 		cmocka_unit_test(test_compile_families),
+		cmocka_unit_test(test_compile_v6_covering_v4_space),
 		cmocka_unit_test(test_compile_unset),
 		cmocka_unit_test(test_port_compile),
 		cmocka_unit_test(test_parse_errors),

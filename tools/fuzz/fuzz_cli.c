@@ -49,6 +49,9 @@ static bool host_bits_zero(const struct corral_lpm_key *k)
 /* expected answer of the policy table for one address, from raw rules */
 static void expect_policy(const struct corral_state *s, const __u8 addr[16], struct corral_policy *p)
 {
+	static const __u8 v4_space[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	/* IPv4 sources (::ffff:0:0/96) are matched by IPv4 rules only */
+	int v4 = !memcmp(addr, v4_space, sizeof(v4_space));
 	int best_list = -1, best_cls = -1, best_lim = -1;
 	size_t i;
 
@@ -58,7 +61,7 @@ static void expect_policy(const struct corral_state *s, const __u8 addr[16], str
 		const struct corral_prule *r = &s->pr[i];
 		int len = (int)r->key.pfx.prefixlen;
 
-		if (!key_contains(&r->key.pfx, addr))
+		if (!key_contains(&r->key.pfx, addr) || (v4 && len < 96))
 			continue;
 		switch (r->key.kind) {
 		case CORRAL_RULE_ALLOW:
