@@ -25,7 +25,7 @@
 #include "batch.h"
 #include "compile.h"
 #include "state.h"
-#include "syn.h"
+#include "syn_cmd.h"
 
 #define MAX_LINES 256
 
