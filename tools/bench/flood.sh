@@ -19,6 +19,8 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
+# corral state of its own: tests or other runs on the host use the default pins
+export CORRAL_PIN_DIR=${CORRAL_PIN_DIR:-/sys/fs/bpf/corral_bench_flood}
 SIZE=${1:-quick}
 TAG=b
 # shellcheck source=flood_lab.sh

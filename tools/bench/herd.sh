@@ -69,6 +69,36 @@ for point in $POINTS; do
 	done
 done
 
+# The same herd under a concurrent spoofed SYN flood: 20,000 sources in
+# 10.79.0.0/16, 5,000 SYN/s to the service port for 20 s, from the client
+# namespace, without corral and with herd auto.
+FLOOD_RUNS=()
+if [ "${HERD_SYNFLOOD:-1}" = 1 ]; then
+	IFS=: read -r N C B <<<"${POINTS%% *}"
+	BURST=$(( C * 3 / 2 ))
+	flood="$PWD/tools/herd/synflood.sh bh-cli bh-cli0 bh-srv bh-srv0 10.77.0.1 $PORT 20000 5000 20"
+	for m in nocorral auto; do
+		dir=$OUTROOT/flood-$N-$m
+		mkdir -p "$dir"
+		echo "$m, kernel (linear), + SYN flood" > "$dir/label"
+		case $m in
+		nocorral)
+			setup="{ $flood 2> $dir/synflood.txt & } ; sleep 1"
+			teardown="true" ;;
+		auto)
+			printf '%s\n' "syn set ports $PORT rate ${C}pps burst $BURST herd auto" \
+				"controller ports $PORT" "controller shed manual" > "$dir/corral.conf"
+			setup="$CORRAL attach dev bh-srv0 && { CORRAL_RUN_DIR=$dir $CORRAL run -c $dir/corral.conf > $dir/controller.log 2>&1 & echo \$! > $dir/controller.pid; } && sleep 1 && { $flood 2> $dir/synflood.txt & } ; sleep 1"
+			teardown="$CORRAL -j syn show > $dir/syn.json; kill \$(cat $dir/controller.pid); sleep 0.5; $CORRAL detach dev bh-srv0" ;;
+		esac
+		echo "herd bench: N=$N C=$C B=$B $m + SYN flood" >&2
+		CORRAL_SETUP=$setup CORRAL_TEARDOWN=$teardown \
+			tools/herd/herd.sh -q -n "$N" -c "$C" -b "$B" -m kernel -s linear -d 40 \
+			-o "$dir" > "$dir/out.txt" 2>&1 || echo "herd bench: run failed, see $dir/out.txt" >&2
+		FLOOD_RUNS+=("$dir")
+	done
+fi
+
 {
 	echo "## Reconnect herd"
 	echo
@@ -87,6 +117,20 @@ done
 		tools/herd/table.sh "$OUTROOT/$N"-*
 		echo
 	done
+	if [ ${#FLOOD_RUNS[@]} -gt 0 ]; then
+		echo "### The first point under a concurrent spoofed SYN flood"
+		echo
+		echo "20,000 spoofed sources (10.79.0.0/16) send 5,000 SYN/s to port $PORT for 20 s from the"
+		echo "client namespace while the herd reconnects (kernel clients, linear schedule). The gate"
+		echo "keeps no per-source state, so the flood evicts nothing; but a spoofed source whose"
+		echo "offset has come takes SYN tokens like a real client does."
+		echo
+		tools/herd/table.sh "${FLOOD_RUNS[@]}"
+		for d in "${FLOOD_RUNS[@]}"; do
+			[ -s "$d/syn.json" ] && jq -r '"\nSYN gate counters with the flood (auto): seen \(.syn.counters.syn_seen), admitted \(.syn.counters.admitted), deferred \(.syn.counters.deferred), capped \(.syn.counters.capped)"' "$d/syn.json"
+		done
+		echo
+	fi
 } > docs/bench-herd.md
 if [ -x tools/herd/plot.sh ] && command -v gnuplot >/dev/null; then
 	for m in $METHODS; do
