@@ -126,7 +126,7 @@ static int print_usage(const char *obj, FILE *f)
 
 /* ---- loaded state ------------------------------------------------------------ */
 
-static int open_loaded(struct corral_handle *h)
+int corral_open_loaded(struct corral_handle *h)
 {
 	int ret = corral_handle_open(h);
 
@@ -143,7 +143,7 @@ static int open_loaded(struct corral_handle *h)
 
 static int load_state(struct corral_handle *h, struct corral_state *s)
 {
-	int ret = open_loaded(h);
+	int ret = corral_open_loaded(h);
 
 	if (ret)
 		return ret;
@@ -267,7 +267,7 @@ void corral_print_shed(__u64 w, __u64 hb_ns, __u64 timeout_ns)
 static int show_mode(void)
 {
 	struct corral_handle h;
-	int ret = open_loaded(&h);
+	int ret = corral_open_loaded(&h);
 
 	if (ret)
 		return ret;
@@ -281,7 +281,7 @@ static int show_mode(void)
 static int show_aggregate(void)
 {
 	struct corral_handle h;
-	int ret = open_loaded(&h);
+	int ret = corral_open_loaded(&h);
 
 	if (ret)
 		return ret;
@@ -432,7 +432,7 @@ static int show_shed(void)
 {
 	struct corral_handle h;
 	const struct corral_cfg *c;
-	int ret = open_loaded(&h);
+	int ret = corral_open_loaded(&h);
 
 	if (ret)
 		return ret;
@@ -451,7 +451,7 @@ static int show_syn(void)
 {
 	static struct corral_counter st[CORRAL_NSTATS];
 	struct corral_handle h;
-	int ret = open_loaded(&h);
+	int ret = corral_open_loaded(&h);
 
 	if (ret)
 		return ret;
@@ -544,7 +544,7 @@ static int do_dev(int argc, char **argv)
 		corral_errorf("dev: unknown argument \"%s\"", argv[2]);
 		return CORRAL_EXIT_USAGE;
 	}
-	ret = open_loaded(&h);
+	ret = corral_open_loaded(&h);
 	if (ret)
 		return ret;
 	out_begin();

@@ -30,5 +30,9 @@ void corral_print_devices(int devs_fd, const char *only);
 
 /* "corral: " + message on stderr */
 void corral_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct corral_handle;
+/* open the pinned maps; on failure say why (not loaded, or the error) and
+ * return CORRAL_EXIT_FAIL */
+int corral_open_loaded(struct corral_handle *h);
 
 #endif /* CORRAL_CLI_H */

@@ -13,20 +13,6 @@
 
 /* ---- errors ------------------------------------------------------------ */
 
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 struct pc {
 	int argc;
@@ -37,13 +23,13 @@ struct pc {
 };
 
 #define invarg(pc, what, word) \
-	seterr((pc)->err, (pc)->errlen, "%s: invalid %s \"%s\"", (pc)->obj, what, word)
+	corral_seterr((pc)->err, (pc)->errlen, "%s: invalid %s \"%s\"", (pc)->obj, what, word)
 #define duparg(pc, word) \
-	seterr((pc)->err, (pc)->errlen, "%s: duplicate \"%s\"", (pc)->obj, word)
+	corral_seterr((pc)->err, (pc)->errlen, "%s: duplicate \"%s\"", (pc)->obj, word)
 #define unknown(pc, word) \
-	seterr((pc)->err, (pc)->errlen, "%s: unknown argument \"%s\"", (pc)->obj, word)
+	corral_seterr((pc)->err, (pc)->errlen, "%s: unknown argument \"%s\"", (pc)->obj, word)
 #define missing(pc, after) \
-	seterr((pc)->err, (pc)->errlen, "%s: missing argument after \"%s\"", (pc)->obj, after)
+	corral_seterr((pc)->err, (pc)->errlen, "%s: missing argument after \"%s\"", (pc)->obj, after)
 
 /* the next word, or an error naming the word it should follow */
 #define NEXT_ARG(pc, i) do { \
@@ -62,10 +48,10 @@ static int prefix_arg(struct pc *pc, const char *word, struct corral_prefix *p)
 	int err = corral_parse_prefix(word, p);
 
 	if (err == -EDOM)
-		return seterr(pc->err, pc->errlen, "%s: invalid prefix \"%s\": host bits set",
+		return corral_seterr(pc->err, pc->errlen, "%s: invalid prefix \"%s\": host bits set",
 			      pc->obj, word);
 	if (err == -EAFNOSUPPORT)
-		return seterr(pc->err, pc->errlen,
+		return corral_seterr(pc->err, pc->errlen,
 			      "%s: invalid prefix \"%s\": IPv4-mapped; write the IPv4 prefix",
 			      pc->obj, word);
 	if (err)
@@ -226,12 +212,12 @@ static int parse_limit(struct pc *pc, struct corral_op *op)
 		}
 	}
 	if (!l->pkt_rate && !l->byte_rate)
-		return seterr(pc->err, pc->errlen, "%s: \"%s\" needs rate or bytes",
+		return corral_seterr(pc->err, pc->errlen, "%s: \"%s\" needs rate or bytes",
 			      pc->obj, pc->argv[2]);
 	if (has_burst && !l->pkt_rate)
-		return seterr(pc->err, pc->errlen, "%s: burst needs rate", pc->obj);
+		return corral_seterr(pc->err, pc->errlen, "%s: burst needs rate", pc->obj);
 	if (has_bburst && !l->byte_rate)
-		return seterr(pc->err, pc->errlen, "%s: bburst needs bytes", pc->obj);
+		return corral_seterr(pc->err, pc->errlen, "%s: bburst needs bytes", pc->obj);
 	if (l->pkt_rate && !has_burst) {
 		l->pkt_burst = l->pkt_rate / 10;
 		if (!l->pkt_burst)
@@ -291,7 +277,7 @@ static int parse_class(struct pc *pc, struct corral_op *op)
 				return duparg(pc, w);
 			if (op->cls.proto_idx == CORRAL_PI_ICMP ||
 			    op->cls.proto_idx == CORRAL_PI_ICMPV6)
-				return seterr(pc->err, pc->errlen, "%s: proto %s takes no dport",
+				return corral_seterr(pc->err, pc->errlen, "%s: proto %s takes no dport",
 					      pc->obj, corral_proto_name(op->cls.proto_idx));
 			NEXT_ARG(pc, i);
 			if (corral_parse_port_range(pc->argv[i], &op->cls.lo, &op->cls.hi))
@@ -479,7 +465,7 @@ static int prule_put(struct corral_state *s, const struct corral_prefix_rule_key
 
 	if (!r) {
 		if (s->npr >= CORRAL_MAX_PREFIX_RULES)
-			return seterr(err, errlen, "%s: too many prefix rules (at most %u)",
+			return corral_seterr(err, errlen, "%s: too many prefix rules (at most %u)",
 				      obj, CORRAL_MAX_PREFIX_RULES);
 		if (s->npr == s->pr_cap) {
 			size_t cap = s->pr_cap ? s->pr_cap * 2 : 64;
@@ -538,14 +524,14 @@ static int apply_list(struct corral_state *s, const struct corral_op *op, char *
 	if (!add) {
 		r = prule_find(s, &k);
 		if (!r)
-			return seterr(err, errlen, "%s: %s is not in the %s list",
+			return corral_seterr(err, errlen, "%s: %s is not in the %s list",
 				      kind_word(kind), buf, kind_word(kind));
 		prule_remove(s, r);
 		return 0;
 	}
 	prule_key(&other, allow ? CORRAL_RULE_DENY : CORRAL_RULE_ALLOW, &op->list.pfx);
 	if (prule_find(s, &other))
-		return seterr(err, errlen, "%s: %s is in the %s list", kind_word(kind), buf,
+		return corral_seterr(err, errlen, "%s: %s is in the %s list", kind_word(kind), buf,
 			      kind_word(other.kind));
 	return prule_put(s, &k, &v, err, errlen, kind_word(kind));
 }
@@ -581,7 +567,7 @@ static int apply_limit(struct corral_state *s, const struct corral_op *op, char 
 	if (!add) {
 		r = prule_find(s, &k);
 		if (!r)
-			return seterr(err, errlen, "limit: no limit for %s",
+			return corral_seterr(err, errlen, "limit: no limit for %s",
 				      corral_prefix_str(&op->limit.pfx, buf, sizeof(buf)));
 		prule_remove(s, r);
 		return 0;
@@ -606,7 +592,7 @@ static int apply_class(struct corral_state *s, const struct corral_op *op, char 
 			s->cfg.dscp_class[op->cls.dscp] = op->cls.cls;
 		} else {
 			if (s->cfg.dscp_class[op->cls.dscp] != op->cls.cls)
-				return seterr(err, errlen, "class: no rule class %u dscp %u",
+				return corral_seterr(err, errlen, "class: no rule class %u dscp %u",
 					      op->cls.cls, op->cls.dscp);
 			s->cfg.dscp_class[op->cls.dscp] = CORRAL_CLASS_ANY;
 		}
@@ -620,7 +606,7 @@ static int apply_class(struct corral_state *s, const struct corral_op *op, char 
 		r = prule_find(s, &k);
 		if (!add) {
 			if (!r || r->val.class != op->cls.cls)
-				return seterr(err, errlen, "class: no rule class %u src %s",
+				return corral_seterr(err, errlen, "class: no rule class %u src %s",
 					      op->cls.cls,
 					      corral_prefix_str(&op->cls.pfx, buf, sizeof(buf)));
 			prule_remove(s, r);
@@ -642,9 +628,9 @@ static int apply_class(struct corral_state *s, const struct corral_op *op, char 
 		if (!add) {
 			if (!r || r->cls != op->cls.cls) {
 				if (op->cls.lo == 0 && op->cls.hi == 65535)
-					return seterr(err, errlen, "class: no rule class %u proto %s",
+					return corral_seterr(err, errlen, "class: no rule class %u proto %s",
 						      op->cls.cls, corral_proto_name(k.proto_idx));
-				return seterr(err, errlen,
+				return corral_seterr(err, errlen,
 					      "class: no rule class %u proto %s dport %u-%u",
 					      op->cls.cls, corral_proto_name(k.proto_idx),
 					      op->cls.lo, op->cls.hi);
@@ -654,7 +640,7 @@ static int apply_class(struct corral_state *s, const struct corral_op *op, char 
 		}
 		if (!r) {
 			if (s->npt >= CORRAL_MAX_PORT_RULES)
-				return seterr(err, errlen, "class: too many port rules (at most %u)",
+				return corral_seterr(err, errlen, "class: too many port rules (at most %u)",
 					      CORRAL_MAX_PORT_RULES);
 			if (s->npt == s->pt_cap) {
 				size_t cap = s->pt_cap ? s->pt_cap * 2 : 16;
@@ -720,7 +706,7 @@ int corral_state_apply(struct corral_state *s, const struct corral_op *op,
 			s->cfg.hb_timeout_ns = op->tune.timeout_ns;
 		return 0;
 	}
-	return seterr(err, errlen, "internal: unknown operation %d", (int)op->kind);
+	return corral_seterr(err, errlen, "internal: unknown operation %d", (int)op->kind);
 }
 
 __u8 corral_state_tables(const struct corral_state *s)
@@ -922,7 +908,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 			continue;
 		if (bpf_map_update_elem(h->prules_fd, &s->pr[i].key, &s->pr[i].val, BPF_ANY)) {
 			ret = -errno;
-			seterr(err, errlen, "corral_prules: update: %s", strerror(errno));
+			corral_seterr(err, errlen, "corral_prules: update: %s", strerror(errno));
 			goto out;
 		}
 	}
@@ -933,7 +919,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 			continue;
 		if (bpf_map_update_elem(h->pt_rules_fd, &s->pt[i].key, &s->pt[i].cls, BPF_ANY)) {
 			ret = -errno;
-			seterr(err, errlen, "corral_pt_rules: update: %s", strerror(errno));
+			corral_seterr(err, errlen, "corral_pt_rules: update: %s", strerror(errno));
 			goto out;
 		}
 	}
@@ -941,7 +927,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 	/* 2. compiled policy: insert/update */
 	ret = corral_policy_compile(s->pr, s->npr, &pol, &npol);
 	if (ret) {
-		seterr(err, errlen, "policy: compile: %s", strerror(-ret));
+		corral_seterr(err, errlen, "policy: compile: %s", strerror(-ret));
 		goto out;
 	}
 	sort_n(pol, npol, sizeof(*pol), lpmk_cmp);
@@ -953,7 +939,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 			continue;
 		if (bpf_map_update_elem(h->policy_fd, &pol[i].key, &pol[i].val, BPF_ANY)) {
 			ret = -errno;
-			seterr(err, errlen, "corral_policy: update: %s", strerror(errno));
+			corral_seterr(err, errlen, "corral_policy: update: %s", strerror(errno));
 			goto out;
 		}
 	}
@@ -962,12 +948,12 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 	table = malloc(CORRAL_PORT_TABLE_SIZE);
 	if (!table) {
 		ret = -ENOMEM;
-		seterr(err, errlen, "port table: %s", strerror(ENOMEM));
+		corral_seterr(err, errlen, "port table: %s", strerror(ENOMEM));
 		goto out;
 	}
 	ret = corral_port_compile(s->pt, s->npt, table);
 	if (ret) {
-		seterr(err, errlen, "port table: compile: %s", strerror(-ret));
+		corral_seterr(err, errlen, "port table: compile: %s", strerror(-ret));
 		goto out;
 	}
 	for (i = 0; i < CORRAL_PORT_TABLE_SIZE; i++) {
@@ -984,7 +970,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 	/* 5. stale entries */
 	ret = map_dump(h->policy_fd, sizeof(*pol_keys), 0, (void **)&pol_keys, NULL, &nold_pol);
 	if (ret) {
-		seterr(err, errlen, "corral_policy: read: %s", strerror(-ret));
+		corral_seterr(err, errlen, "corral_policy: read: %s", strerror(-ret));
 		goto out;
 	}
 	for (i = 0; i < nold_pol; i++) {
@@ -994,13 +980,13 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 			continue;
 		if (bpf_map_delete_elem(h->policy_fd, &pol_keys[i]) && errno != ENOENT) {
 			ret = -errno;
-			seterr(err, errlen, "corral_policy: delete: %s", strerror(errno));
+			corral_seterr(err, errlen, "corral_policy: delete: %s", strerror(errno));
 			goto out;
 		}
 	}
 	ret = map_dump(h->prules_fd, sizeof(*old_pk), 0, (void **)&old_pk, NULL, &nold_pk);
 	if (ret) {
-		seterr(err, errlen, "corral_prules: read: %s", strerror(-ret));
+		corral_seterr(err, errlen, "corral_prules: read: %s", strerror(-ret));
 		goto out;
 	}
 	for (i = 0; i < nold_pk; i++) {
@@ -1008,13 +994,13 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 			continue;
 		if (bpf_map_delete_elem(h->prules_fd, &old_pk[i]) && errno != ENOENT) {
 			ret = -errno;
-			seterr(err, errlen, "corral_prules: delete: %s", strerror(errno));
+			corral_seterr(err, errlen, "corral_prules: delete: %s", strerror(errno));
 			goto out;
 		}
 	}
 	ret = map_dump(h->pt_rules_fd, sizeof(*old_tk), 0, (void **)&old_tk, NULL, &nold_tk);
 	if (ret) {
-		seterr(err, errlen, "corral_pt_rules: read: %s", strerror(-ret));
+		corral_seterr(err, errlen, "corral_pt_rules: read: %s", strerror(-ret));
 		goto out;
 	}
 	for (i = 0; i < nold_tk; i++) {
@@ -1022,7 +1008,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 			continue;
 		if (bpf_map_delete_elem(h->pt_rules_fd, &old_tk[i]) && errno != ENOENT) {
 			ret = -errno;
-			seterr(err, errlen, "corral_pt_rules: delete: %s", strerror(errno));
+			corral_seterr(err, errlen, "corral_pt_rules: delete: %s", strerror(errno));
 			goto out;
 		}
 	}
@@ -1051,17 +1037,17 @@ int corral_ops_commit(const struct corral_op *ops, size_t n, const char *const *
 
 	ret = corral_handle_open(&h);
 	if (ret == -ENOENT)
-		return seterr(err, errlen, "not loaded (attach a device first)"), -ENOENT;
+		return corral_seterr(err, errlen, "not loaded (attach a device first)"), -ENOENT;
 	if (ret)
-		return seterr(err, errlen, "%s: open: %s", corral_pin_dir(), strerror(-ret)), ret;
+		return corral_seterr(err, errlen, "%s: open: %s", corral_pin_dir(), strerror(-ret)), ret;
 	ret = corral_lock(&h);
 	if (ret) {
-		seterr(err, errlen, "lock: %s", strerror(-ret));
+		corral_seterr(err, errlen, "lock: %s", strerror(-ret));
 		goto close;
 	}
 	ret = corral_state_load(&h, &s);
 	if (ret) {
-		seterr(err, errlen, "read state: %s", strerror(-ret));
+		corral_seterr(err, errlen, "read state: %s", strerror(-ret));
 		goto close;
 	}
 	for (i = 0; i < n; i++) {
@@ -1070,9 +1056,9 @@ int corral_ops_commit(const struct corral_op *ops, size_t n, const char *const *
 			if (ret == -ENOMEM)
 				snprintf(msg, sizeof(msg), "%s", strerror(ENOMEM));
 			if (where && where[i])
-				seterr(err, errlen, "%s: %s", where[i], msg);
+				corral_seterr(err, errlen, "%s: %s", where[i], msg);
 			else
-				seterr(err, errlen, "%s", msg);
+				corral_seterr(err, errlen, "%s", msg);
 			goto free;
 		}
 	}

@@ -194,15 +194,9 @@ int cmd_status(int argc, char **argv)
 			return CORRAL_EXIT_USAGE;
 		}
 	}
-	ret = corral_handle_open(&h);
-	if (ret == -ENOENT) {
-		corral_errorf("not loaded (attach a device first)");
-		return CORRAL_EXIT_FAIL;
-	}
-	if (ret) {
-		corral_errorf("%s: %s", corral_pin_dir(), strerror(-ret));
-		return CORRAL_EXIT_FAIL;
-	}
+	ret = corral_open_loaded(&h);
+	if (ret)
+		return ret;
 	if (dev) {
 		struct corral_dev_entry d[CORRAL_DEVS_MAX];
 		int n = corral_devs_list(h.devs_fd, d, CORRAL_DEVS_MAX);

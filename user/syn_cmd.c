@@ -14,20 +14,6 @@
 
 #define NS_PER_MS 1000000ull
 
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 static bool is(const char *a, const char *b)
 {
@@ -50,7 +36,7 @@ const char *corral_herd_mode_name(__u8 mode)
 
 /* ---- parse --------------------------------------------------------------------- */
 
-#define E(...) seterr(err, errlen, __VA_ARGS__)
+#define E(...) corral_seterr(err, errlen, __VA_ARGS__)
 
 int corral_syn_parse(int argc, char **argv, struct corral_syn_op *op, char *err, size_t errlen)
 {
@@ -155,7 +141,7 @@ int corral_syn_store(struct corral_handle *h, const struct corral_syn_op *op, __
 	__u64 w;
 
 	if (!h->synports) {
-		seterr(err, errlen, "syn: corral_synports: not pinned (data plane without a SYN gate)");
+		corral_seterr(err, errlen, "syn: corral_synports: not pinned (data plane without a SYN gate)");
 		return -ENOENT;
 	}
 	corral_cfg_begin(h, &c);
@@ -225,29 +211,29 @@ int corral_syn_commit(const struct corral_syn_op *op, const char *where, char *e
 		} while (n < 0 && errno == EINTR);
 		if (n != (ssize_t)sizeof(salt)) {
 			ret = n < 0 ? -errno : -EIO;
-			seterr(err, errlen, "%s%ssyn: herd salt: getrandom: %s", where ? where : "",
+			corral_seterr(err, errlen, "%s%ssyn: herd salt: getrandom: %s", where ? where : "",
 			       where ? ": " : "", strerror(-ret));
 			return ret;
 		}
 	}
 	ret = corral_handle_open(&h);
 	if (ret == -ENOENT) {
-		seterr(err, errlen, "not loaded (attach a device first)");
+		corral_seterr(err, errlen, "not loaded (attach a device first)");
 		return ret;
 	}
 	if (ret) {
-		seterr(err, errlen, "%s: open: %s", corral_pin_dir(), strerror(-ret));
+		corral_seterr(err, errlen, "%s: open: %s", corral_pin_dir(), strerror(-ret));
 		return ret;
 	}
 	ret = corral_lock(&h);
 	if (ret) {
-		seterr(err, errlen, "lock: %s", strerror(-ret));
+		corral_seterr(err, errlen, "lock: %s", strerror(-ret));
 		goto close;
 	}
 	msg[0] = 0;
 	ret = corral_syn_store(&h, op, corral_now_ns(), salt, msg, sizeof(msg));
 	if (ret)
-		seterr(err, errlen, "%s%s%s", where ? where : "", where ? ": " : "", msg);
+		corral_seterr(err, errlen, "%s%s%s", where ? where : "", where ? ": " : "", msg);
 close:
 	corral_handle_close(&h);
 	return ret;

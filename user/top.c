@@ -196,15 +196,9 @@ int cmd_top(int argc, char **argv)
 			return CORRAL_EXIT_USAGE;
 		}
 	}
-	ret = corral_handle_open(&h);
-	if (ret == -ENOENT) {
-		corral_errorf("not loaded (attach a device first)");
-		return CORRAL_EXIT_FAIL;
-	}
-	if (ret) {
-		corral_errorf("%s: %s", corral_pin_dir(), strerror(-ret));
-		return CORRAL_EXIT_FAIL;
-	}
+	ret = corral_open_loaded(&h);
+	if (ret)
+		return ret;
 	ret = corral_stats_read(&h, prev);
 	if (ret) {
 		corral_errorf("top: read counters: %s", strerror(-ret));

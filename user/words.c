@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -512,4 +513,16 @@ char *corral_level_str(__u32 level, __u32 frac, char *buf, size_t len)
 	while (n > 0 && (size_t)n < len && buf[n - 1] == '0')
 		buf[--n] = 0;
 	return buf;
+}
+
+int corral_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
 }

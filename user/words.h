@@ -84,4 +84,8 @@ char *corral_level_str(__u32 level, __u32 frac, char *buf, size_t len);
 const char *corral_proto_name(__u8 proto_idx);
 const char *corral_reason_name(unsigned int reason);
 
+/* format a message into err (when given) and return -EINVAL */
+int corral_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif /* CORRAL_WORDS_H */
