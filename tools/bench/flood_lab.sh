@@ -120,7 +120,7 @@ victim_stats() {
 # method_on METHOD RATE BURST TABLE: install a filter in the victim
 #   RATE/BURST: per-source limit (packets/s, packets); TABLE: state table size
 #   AGG_RATE/AGG_BURST (env): the aggregate limiter's rate
-METHODS_ALL="none xdp-drop corral-xdp corral-xdp-generic corral-tc hashlimit nft-meter nft-limit"
+METHODS_ALL="none xdp-drop corral-xdp corral-xdp-generic corral-tc corral-agg corral-shed hashlimit nft-meter nft-limit"
 
 method_available() {
 	case $1 in
@@ -144,6 +144,22 @@ method_on() {
 		# shellcheck disable=SC2086
 		corral_cmd ${CORRAL_ATTACH:-attach dev $IF_V mode $mode} &&
 		corral_cmd limit add default rate "$rate" burst "$burst" ;;
+	corral-agg)
+		# the same per-source limit, but one bucket per /16 (IPv6: /48):
+		# spread sources under their own limit share a prefix bucket
+		mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+		corral_cmd attach dev "$IF_V" mode xdp &&
+		corral_cmd limit add default rate "$rate" burst "$burst" &&
+		corral_cmd aggregate set v4 16 v6 48 ;;
+	corral-shed)
+		# the generated ranges are the bulk class, shed as the controller
+		# would under overload; the legitimate client keeps the default class
+		mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+		corral_cmd attach dev "$IF_V" mode xdp &&
+		corral_cmd limit add default rate "$rate" burst "$burst" &&
+		corral_cmd class add 6 src 10.78.0.0/15 &&
+		corral_cmd class add 6 src fd77::/16 &&
+		corral_cmd shed set 5 scope all ;;
 	hashlimit)
 		local size=1024
 		while [ $size -lt "$table" ]; do size=$((size * 2)); done
