@@ -306,7 +306,7 @@ phase_herd() {
 	CORRAL_TEARDOWN="kill \$(cat $WORK/herd-ctl.pid); sleep 0.5; $CORRAL detach dev cdh-srv0" \
 		timeout 120 tools/herd/herd.sh -q -n "$HERD_N" -c "$HERD_C" -b "$HERD_B" \
 		-m kernel -s linear -d 15 -o "$after" >/dev/null 2>&1 || r=1
-	rm -rf "$pin"
+	rm -rf "$pin" "/run/corral/lock_$(echo "${pin#/}" | tr / _)"
 	for d in "$before" "$after"; do
 		[ -s "$d/summary.txt" ] || r=1
 	done

@@ -22,6 +22,7 @@ teardown() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	rm -rf "$CORRAL_PIN_DIR"
+	rm -f "/run/corral/lock_$(echo "${CORRAL_PIN_DIR#/}" | tr / _)"
 }
 
 # key=value from the SUMMARY line of one tool
