@@ -6,10 +6,10 @@ FUZZ_SEED ?=
 DIFF_FUZZ_SRCS := tools/fuzz/diff_fuzz.c tests/model/model.c tests/model/model.h \
 	tests/model/diff_engine.c $(wildcard tests/lib/*.c) $(wildcard tests/lib/*.h)
 
-$(DIFF_FUZZ): $(DIFF_FUZZ_SRCS) $(BUILD)/corral.skel.h $(BPF_HDRS) | $(BUILD)
+$(DIFF_FUZZ): $(DIFF_FUZZ_SRCS) $(BUILD)/corral.skel.h $(BPF_HDRS) $(BUILD)/libcorral.a | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -Itests/model $(CFLAGS) $< $(wildcard tests/lib/*.c) \
-		-o $@ $(LDFLAGS) $(LIBS) -lm
+		-o $@ $(LDFLAGS) $(BUILD)/libcorral.a $(LIBS) -lmicrohttpd -lm -lpthread
 
 TOOL_BINS += $(DIFF_FUZZ)
 

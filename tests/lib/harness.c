@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "corral.skel.h"
 #include "harness.h"
+#include "words.h"
 
 #define H_SALT 0x636f7272616c7431ULL   /* fixed for repeatable shed tests */
 #define H_NSEC 1000000000ULL
@@ -37,24 +38,7 @@ const char *h_prog_name(enum h_prog p)
 
 const char *h_reason_name(__u32 reason)
 {
-	static const char *const names[] = {
-		[CORRAL_R_PASS] = "pass",
-		[CORRAL_R_ALLOW] = "allow",
-		[CORRAL_R_NONIP] = "nonip",
-		[CORRAL_R_RATE] = "rate",
-		[CORRAL_R_SHED] = "shed",
-		[CORRAL_R_DENY] = "deny",
-		[CORRAL_R_MALFORMED] = "malformed",
-		[CORRAL_R_WOULD_DROP] = "would_drop",
-		[CORRAL_R_SYN_SEEN] = "syn_seen",
-		[CORRAL_R_SYN_ADMIT] = "syn_admit",
-		[CORRAL_R_SYN_DEFER] = "syn_defer",
-		[CORRAL_R_SYN_CAP] = "syn_cap",
-	};
-
-	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
-		return names[reason];
-	return "?";
+	return corral_reason_name(reason);
 }
 
 void h_cfg_defaults(struct corral_cfg *c)
