@@ -134,7 +134,16 @@ static void check_policy(const struct corral_state *s)
 		CHECK(host_bits_zero(&s->pr[i].key.pfx), "rule %zu has host bits", i);
 	ret = corral_policy_compile(s->pr, s->npr, &t, &n);
 	CHECK(!ret, "compile: %d", ret);
-	CHECK(n <= s->npr, "%zu entries from %zu rules", n, s->npr);
+	/* one entry per distinct prefix, and at most one rule-less barrier at
+	 * ::ffff:0:0/96 when an IPv6 rule covers the IPv4 space */
+	CHECK(n <= s->npr + 1, "%zu entries from %zu rules", n, s->npr);
+	if (n == s->npr + 1) {
+		size_t bare = 0;
+
+		for (i = 0; i < n; i++)
+			bare += t[i].key.prefixlen == 96 && !t[i].val.flags;
+		CHECK(bare == 1, "%zu entries from %zu rules without one barrier", n, s->npr);
+	}
 	/* probes: each rule's address, its first host bit set, its last bit flipped */
 	for (i = 0; i < s->npr; i++) {
 		const struct corral_lpm_key *k = &s->pr[i].key.pfx;
