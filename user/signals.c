@@ -147,19 +147,20 @@ static int header_index(const char *line, const char *eol, const char *name)
 	return -1;
 }
 
-int sig_parse_netstat(const char *buf, __u64 *overflows, __u64 *drops)
+int sig_parse_mib(const char *buf, const char *table, const char *field, __u64 *v)
 {
+	size_t tl = strlen(table);
 	const char *p = buf;
 
-	/* a "TcpExt:" header line, then a "TcpExt:" value line */
+	/* a "Table:" header line, then a "Table:" value line */
 	while (p && *p) {
 		const char *eol = strchr(p, '\n');
-		const char *vals, *veol;
-		int io, id;
+		const char *vals, *veol, *q;
+		int idx;
 
 		if (!eol)
 			return -EINVAL;
-		if (strncmp(p, "TcpExt:", 7)) {
+		if (strncmp(p, table, tl) || p[tl] != ':') {
 			p = eol + 1;
 			continue;
 		}
@@ -167,27 +168,45 @@ int sig_parse_netstat(const char *buf, __u64 *overflows, __u64 *drops)
 		veol = strchr(vals, '\n');
 		if (!veol)
 			veol = vals + strlen(vals);
-		if (strncmp(vals, "TcpExt:", 7))
+		if (strncmp(vals, table, tl) || vals[tl] != ':')
 			return -EINVAL;
-		/* field 0 is "TcpExt:" in both lines */
-		io = header_index(p, eol, "ListenOverflows");
-		id = header_index(p, eol, "ListenDrops");
-		if (io < 0 || id < 0)
-			return -ENOENT;
-		const char *q = vals + 7;
-		for (int i = 1; i <= (io > id ? io : id); i++) {
-			__u64 v;
-
-			if (q >= veol || next_u64(&q, &v) || q > veol)
-				return -EINVAL;
-			if (i == io)
-				*overflows = v;
-			if (i == id)
-				*drops = v;
+		/* field 0 is "Table:" in both lines */
+		idx = header_index(p, eol, field);
+		if (idx < 0) {
+			p = veol;   /* /proc/net/snmp has no repeated tables; be lenient */
+			continue;
 		}
+		if (!idx)
+			return -EINVAL;
+		/* skip the fields before it (some are signed: Tcp MaxConn is -1) */
+		q = vals + tl + 1;
+		for (int i = 1; i < idx; i++) {
+			while (q < veol && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q >= veol)
+				return -EINVAL;
+			while (q < veol && *q != ' ' && *q != '\t')
+				q++;
+		}
+		if (q >= veol || next_u64(&q, v) || q > veol)
+			return -EINVAL;
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int sig_parse_netstat(const char *buf, __u64 *overflows, __u64 *drops)
+{
+	__u64 o, d;
+	int r = sig_parse_mib(buf, "TcpExt", "ListenOverflows", &o);
+
+	if (!r)
+		r = sig_parse_mib(buf, "TcpExt", "ListenDrops", &d);
+	if (r)
+		return r;
+	*overflows = o;
+	*drops = d;
+	return 0;
 }
 
 int sig_diag_open(void)

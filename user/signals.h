@@ -27,6 +27,12 @@ int sig_cpu_share(const struct sig_cpu *a, const struct sig_cpu *b, double *busy
 /* /proc/pressure/cpu: "some avg10=" as a fraction 0..1 */
 int sig_parse_psi(const char *buf, double *some_avg10);
 
+/*
+ * One counter of a /proc/net/snmp or /proc/net/netstat table: the header
+ * line "Table: Name ..." followed by the value line "Table: 1 ...".
+ * -ENOENT when the table or field is missing, -EINVAL when malformed.
+ */
+int sig_parse_mib(const char *buf, const char *table, const char *field, __u64 *v);
 /* /proc/net/netstat: TcpExt ListenOverflows and ListenDrops */
 int sig_parse_netstat(const char *buf, __u64 *overflows, __u64 *drops);
 

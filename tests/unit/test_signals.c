@@ -127,6 +127,29 @@ static void test_netstat(void **state)
 	assert_int_equal(sig_parse_netstat("IpExt: A B\nIpExt: 1 2\n", &o, &d), -ENOENT);
 }
 
+static void test_mib(void **state)
+{
+	__u64 v = 99;
+
+	(void)state;
+	/* recorded in a fresh namespace: "Tcp:" has MaxConn -1 before PassiveOpens */
+	assert_int_equal(sig_parse_mib(load("snmp.txt"), "Tcp", "PassiveOpens", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(sig_parse_mib(load("snmp.txt"), "Tcp", "RtoMax", &v), 0);
+	assert_int_equal(v, 120000);
+	/* a signed field is not a counter */
+	assert_int_equal(sig_parse_mib(load("snmp.txt"), "Tcp", "MaxConn", &v), -EINVAL);
+	/* "Tcp" does not match "TcpExt" */
+	assert_int_equal(sig_parse_mib(load("netstat.txt"), "Tcp", "ListenDrops", &v), -ENOENT);
+	assert_int_equal(sig_parse_mib(load("snmp.txt"), "Tcp", "NoSuchField", &v), -ENOENT);
+	assert_int_equal(sig_parse_mib("Tcp: A B\nTcp: 1\n", "Tcp", "B", &v), -EINVAL);
+	assert_int_equal(sig_parse_mib("Tcp: A B\nTcpExt: 1 2\n", "Tcp", "B", &v), -EINVAL);
+	assert_int_equal(sig_parse_mib("Tcp: A B\nTcp: 1 2\n", "Tcp", "B", &v), 0);
+	assert_int_equal(v, 2);
+	/* a header without its value line at the end */
+	assert_int_equal(sig_parse_mib("Tcp: A B", "Tcp", "B", &v), -EINVAL);
+}
+
 static void test_class_rates(void **state)
 {
 	static struct corral_counter prev[CORRAL_NSTATS], cur[CORRAL_NSTATS];
@@ -313,7 +336,7 @@ static void test_listen_queues_live(void **state)
 static void test_listen_overflow_live(void **state)
 {
 	static char buf[65536];
-	__u64 o0 = 0, d0 = 0, o1 = 0, d1 = 0;
+	__u64 o0 = 0, d0 = 0, o1 = 0, d1 = 0, po0 = 0;
 	int fds[8], nf = 0;
 
 	(void)state;
@@ -321,6 +344,8 @@ static void test_listen_overflow_live(void **state)
 		skip();
 	assert_true(sig_read_file("/proc/net/netstat", buf, sizeof(buf)) > 0);
 	assert_int_equal(sig_parse_netstat(buf, &o0, &d0), 0);
+	assert_true(sig_read_file("/proc/net/snmp", buf, sizeof(buf)) > 0);
+	assert_int_equal(sig_parse_mib(buf, "Tcp", "PassiveOpens", &po0), 0);
 	fds[nf++] = listener(AF_INET, 7710, 1);
 	for (int i = 0; i < 5; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -339,6 +364,20 @@ static void test_listen_overflow_live(void **state)
 	}
 	assert_true(o1 > o0);
 	assert_true(d1 >= o1 - o0 + d0);
+	/* each of the 5 connects ends in an accept queue (PassiveOpens) or a
+	 * refusal (ListenDrops): what the queue load counts as arrivals */
+	__u64 po = 0;
+	for (int tries = 0; tries < 200; tries++) {
+		assert_true(sig_read_file("/proc/net/snmp", buf, sizeof(buf)) > 0);
+		assert_int_equal(sig_parse_mib(buf, "Tcp", "PassiveOpens", &po), 0);
+		assert_true(sig_read_file("/proc/net/netstat", buf, sizeof(buf)) > 0);
+		assert_int_equal(sig_parse_netstat(buf, &o1, &d1), 0);
+		if (po - po0 + d1 - d0 >= 5)
+			break;
+		usleep(10000);
+	}
+	assert_true(po - po0 >= 1 && po - po0 <= 2);   /* backlog 1 holds 2 */
+	assert_true(po - po0 + d1 - d0 >= 5);
 	for (int i = 0; i < nf; i++)
 		close(fds[i]);
 }
@@ -350,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_stat_softirq_and_bad),
 		cmocka_unit_test(test_psi),
 		cmocka_unit_test(test_netstat),
+		cmocka_unit_test(test_mib),
 		cmocka_unit_test(test_class_rates),
 		cmocka_unit_test(test_queue_fill),
 		cmocka_unit_test(test_diag_parse_malformed),

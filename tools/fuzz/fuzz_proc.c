@@ -8,6 +8,7 @@
  * read past its end). When both parse as /proc/stat, their CPU shares are
  * computed. Checks beyond ASan/UBSan: pressure in [0, 1], shares in [0, 1].
  */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +35,21 @@ static int parse_sample(const uint8_t *d, size_t n, struct sig_cpu *cpu)
 	ret = sig_parse_stat(s, cpu);
 	if (!sig_parse_psi(s, &psi))
 		CHECK(psi >= 0 && psi <= 1 && !isnan(psi), "pressure %f", psi);
-	(void)sig_parse_netstat(s, &ovf, &drops);
+	if (!sig_parse_netstat(s, &ovf, &drops)) {
+		__u64 o = ~0ull, d = ~0ull;
+
+		/* the two-field reader is the one-field reader twice */
+		CHECK(!sig_parse_mib(s, "TcpExt", "ListenOverflows", &o) && o == ovf,
+		      "ListenOverflows %llu vs %llu", (unsigned long long)o, (unsigned long long)ovf);
+		CHECK(!sig_parse_mib(s, "TcpExt", "ListenDrops", &d) && d == drops,
+		      "ListenDrops %llu vs %llu", (unsigned long long)d, (unsigned long long)drops);
+	}
+	{
+		__u64 po;
+		int r = sig_parse_mib(s, "Tcp", "PassiveOpens", &po);
+
+		CHECK(r == 0 || r == -EINVAL || r == -ENOENT || r == -ERANGE, "mib returned %d", r);
+	}
 	free(s);
 	return ret;
 }
