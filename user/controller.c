@@ -30,6 +30,7 @@
 #include "ctrl_conf.h"
 #include "handle.h"
 #include "law.h"
+#include "qload.h"
 #include "herd_ctl.h"
 #include "metrics.h"
 #include "signals.h"
@@ -39,6 +40,9 @@
 enum {
 	SIG_X_SOFTIRQ = CTRL_NSIG,
 	SIG_X_LOAD,
+	SIG_X_QUEUE_LOAD,
+	SIG_X_CONN_RATE,
+	SIG_X_CONN_CAP,
 	SIG_X_N,
 };
 
@@ -48,6 +52,9 @@ static const char *const sig_x_names[SIG_X_N] = {
 	[CTRL_SIG_QUEUE] = "queue",
 	[SIG_X_SOFTIRQ] = "softirq",
 	[SIG_X_LOAD] = "load",
+	[SIG_X_QUEUE_LOAD] = "queue_load",
+	[SIG_X_CONN_RATE] = "conn_rate",
+	[SIG_X_CONN_CAP] = "conn_capacity",
 };
 
 /* smoothing of the per-class offered rates (weight of the newest sample) */
@@ -75,6 +82,11 @@ struct ctl {
 	int cpu_ok;
 	__u64 ovf_prev, drops_prev;
 	int netstat_ok;
+	__u64 opens;                    /* Tcp PassiveOpens, this tick */
+	int opens_ok;
+	struct qload_params qp;
+	struct qload_state ql;          /* accept-queue load as a rate ratio */
+	__u64 ql_prev_ns;
 	struct corral_counter stats_prev[CORRAL_NSTATS];
 	__u64 stats_prev_ns;
 	int stats_ok, rates_ok;
@@ -104,6 +116,7 @@ struct ctl {
 #define WARN_STATS    0x10
 #define WARN_SOURCES  0x20
 #define WARN_JSON     0x40
+#define WARN_SNMP     0x80
 
 static void logf_ts(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_ts(const char *fmt, ...)
@@ -272,6 +285,40 @@ static void warn_once(struct ctl *c, unsigned long bit, const char *what, int r)
 	logf_ts("controller: %s: %s (signal not used until it recovers)", what, strerror(-r));
 }
 
+/*
+ * The queue signal as the law sees it: the arrival rate over the rate the
+ * protected queues can take (qload.h), once a busy tick has measured the
+ * service's capacity; until then the fill over its target.
+ */
+static void queue_load(struct ctl *c, const struct sig_queue *q, __u64 now)
+{
+	struct qload_input in = {
+		.opens = c->opens,
+		.drops = c->drops_prev,
+		.target = c->conf.target[CTRL_SIG_QUEUE],
+		.pass = c->lv.shed ? c->law.share : 1,
+		.dt_s = c->ql_prev_ns ? (double)(now - c->ql_prev_ns) / 1e9 : 0,
+	};
+	double v;
+
+	for (unsigned i = 0; i < c->conf.nports; i++) {
+		if (!q[i].listeners)
+			continue;
+		in.depth += q[i].depth;
+		in.limit += q[i].limit;
+	}
+	c->ql_prev_ns = now;
+	v = qload_step(&c->qp, &c->ql, &in);
+	if (v >= 0 && isfinite(v)) {
+		c->sig[SIG_X_QUEUE_LOAD] = v;
+		c->sig_valid[SIG_X_QUEUE_LOAD] = 1;
+	}
+	c->sig[SIG_X_CONN_RATE] = c->ql.arrivals;
+	c->sig_valid[SIG_X_CONN_RATE] = c->ql.primed;
+	c->sig[SIG_X_CONN_CAP] = c->ql.cap;
+	c->sig_valid[SIG_X_CONN_CAP] = c->ql.cap > 0;
+}
+
 static void read_signals(struct ctl *c, __u64 now, struct corral_counter *cur)
 {
 	static char buf[65536];
@@ -333,6 +380,20 @@ static void read_signals(struct ctl *c, __u64 now, struct corral_counter *cur)
 		c->snap.have_netstat = 1;
 	}
 
+	/* handshakes completed into accept queues (for the queue load) */
+	c->opens_ok = 0;
+	if (c->conf.nports && c->conf.target[CTRL_SIG_QUEUE] > 0) {
+		r = sig_read_file("/proc/net/snmp", buf, sizeof(buf));
+		if (r >= 0)
+			r = sig_parse_mib(buf, "Tcp", "PassiveOpens", &c->opens);
+		if (r < 0) {
+			warn_once(c, WARN_SNMP, "/proc/net/snmp", r);
+		} else {
+			c->warned &= ~WARN_SNMP;
+			c->opens_ok = 1;
+		}
+	}
+
 	/* accept queues of the protected listeners */
 	c->snap.nports = c->conf.nports;
 	if (c->conf.nports) {
@@ -365,6 +426,8 @@ static void read_signals(struct ctl *c, __u64 now, struct corral_counter *cur)
 			    c->sig[CTRL_SIG_QUEUE] < 1.0)
 				c->sig[CTRL_SIG_QUEUE] = 1.0;
 			c->sig_valid[CTRL_SIG_QUEUE] = 1;
+			if (c->opens_ok && c->netstat_ok)
+				queue_load(c, q, now);
 		}
 	}
 
@@ -622,7 +685,10 @@ static void tick(struct ctl *c)
 	for (int i = 0; i < CTRL_NSIG; i++) {
 		if (!(c->conf.target[i] > 0) || !c->sig_valid[i])
 			continue;
-		d = fmax(d, c->sig[i] / c->conf.target[i]);
+		if (i == CTRL_SIG_QUEUE && c->sig_valid[SIG_X_QUEUE_LOAD])
+			d = fmax(d, c->sig[SIG_X_QUEUE_LOAD]);
+		else
+			d = fmax(d, c->sig[i] / c->conf.target[i]);
 		have = 1;
 	}
 
@@ -663,7 +729,8 @@ static void tick(struct ctl *c)
 		m->name = sig_x_names[i];
 		m->value = c->sig[i];
 		m->valid = c->sig_valid[i];
-		m->target = i < CTRL_NSIG ? c->conf.target[i] : i == SIG_X_LOAD ? 1.0 : 0;
+		m->target = i < CTRL_NSIG ? c->conf.target[i]
+			  : i == SIG_X_LOAD || i == SIG_X_QUEUE_LOAD ? 1.0 : 0;
 	}
 	memcpy(s->class_rate, c->rate, sizeof(s->class_rate));
 	s->shedding = c->lv.shed;
@@ -807,6 +874,8 @@ int cmd_run(int argc, char **argv)
 		goto out_batch;
 	}
 	law_params_default(&c.lp);
+	qload_params_default(&c.qp);
+	qload_init(&c.ql);
 	law_init(&c.law);
 
 	/* signals go to the signalfd only, in every thread started after this */

@@ -7,15 +7,17 @@
 void law_params_default(struct law_params *p)
 {
 	p->alpha = 0.5;
-	p->md = 0.8;
+	p->md = 1.0;
 	p->md_floor = 0.5;
-	p->hold = 3;
+	p->hold = 10;
 	p->ret = 0.25;
 	p->gap = 0.02;
 	p->ai = 0.01;
 	p->accel = 0.25;
 	p->min_share = 0.02;
 	p->band = 0.05;
+	p->big = 0.3;
+	p->trim = 0.05;
 }
 
 int law_params_check(const struct law_params *p)
@@ -24,7 +26,8 @@ int law_params_check(const struct law_params *p)
 	    !(p->md_floor > 0 && p->md_floor < 1) || p->hold < 1 || p->hold > 100 ||
 	    !(p->ret >= 0 && p->ret <= 1) || !(p->gap >= 0 && p->gap < 1) ||
 	    !(p->ai > 0 && p->ai <= 1) || !(p->accel >= 0 && p->accel <= 10) ||
-	    !(p->min_share > 0 && p->min_share <= 1) || !(p->band >= 0 && p->band < 1))
+	    !(p->min_share > 0 && p->min_share <= 1) || !(p->band >= 0 && p->band < 1) ||
+	    !(p->big >= p->band && p->big < 1) || !(p->trim >= 0 && p->trim <= 1))
 		return -EINVAL;
 	return 0;
 }
@@ -36,6 +39,7 @@ void law_init(struct law_state *s)
 	s->share_hi = 1.0;
 	s->since_cut = ~0u;
 	s->under = 0;
+	s->over = 0;
 	s->primed = 0;
 }
 
@@ -56,16 +60,33 @@ double law_step(const struct law_params *p, struct law_state *s, double d)
 
 	if (s->ewma > 1 + p->band) {
 		s->under = 0;
-		/* one cut per reaction time, and only while the newest sample
-		 * still says over: a signal already falling has responded */
-		if (s->since_cut >= p->hold && d > 1) {
-			double f = 1 - p->md * (s->ewma - 1);
+		s->over++;
+		if (d > 1 + p->big && s->since_cut >= p->hold) {
+			/* far over: one Breakwater cut per reaction time, sized
+			 * by the newest sample, so a signal that jumps is cut at
+			 * once instead of after the smoothing catches up */
+			double f = 1 - p->md * (d - 1) / d;
 
 			s->share_hi = s->share;
 			s->share *= f > p->md_floor ? f : p->md_floor;
 			s->since_cut = 0;
+			s->over = 0;
+		} else {
+			/* near the target: a small step each tick, so noise in
+			 * the signal averages out instead of moving the share;
+			 * larger the longer the signal stays over (a saturated
+			 * signal such as CPU never reads far over), but not
+			 * while a cut is still taking effect */
+			double g = p->trim;
+
+			if (s->since_cut >= p->hold)
+				g *= 1 + p->accel * (s->over - 1);
+			double f = 1 - g * (s->ewma - 1) / s->ewma;
+
+			s->share *= f > p->md_floor ? f : p->md_floor;
 		}
-	} else if (s->ewma < 1 - p->band) {
+	} else if (s->ewma < 1 - p->big) {
+		s->over = 0;
 		double room = s->share_hi - p->gap - s->share;
 
 		if (room > 0) {
@@ -78,8 +99,13 @@ double law_step(const struct law_params *p, struct law_state *s, double d)
 			s->under++;
 			s->share += p->ai * (1 + p->accel * (s->under - 1));
 		}
+	} else if (s->ewma < 1 - p->band) {
+		s->under = 0;
+		s->over = 0;
+		s->share += p->trim * (1 - s->ewma) * s->share;
 	} else {
 		s->under = 0;
+		s->over = 0;
 	}
 	if (s->share > 1)
 		s->share = 1;

@@ -6,16 +6,26 @@
  * (signal / target, 1.0 = exactly on target). The law
  *  1. smooths it: e = alpha * d + (1 - alpha) * e;
  *  2. moves the admitted share s of offered traffic:
- *       e > 1 + band, d > 1 and no cut in the last `hold` ticks:
- *                      s_hi = s; s *= max(1 - md * (e - 1), md_floor)
- *                      (Breakwater, once per reaction time: the signal
- *                      gets time to respond before the next cut)
- *       e < 1 - band:  while s is more than `gap` under s_hi (the share
- *                      of the last cut), close the fraction `ret` of the
- *                      distance, stopping `gap` short of s_hi; above that,
- *                      s += ai * (1 + accel * n), n = ticks under target
- *                      in a row (DAGOR's additive increase, faster the
+ *       e > 1 + band:  over target.
+ *         d > 1 + big and no cut in the last `hold` ticks:
+ *                      s_hi = s; s *= max(1 - md * (d - 1) / d, md_floor)
+ *                      (Breakwater's decrease, sized by the newest sample:
+ *                      with md = 1 one cut brings a proportional signal
+ *                      back to target; then `hold` ticks for the load, and
+ *                      the retries of what was refused, to answer)
+ *         otherwise:   s *= max(1 - g * (e - 1) / e, md_floor), g = trim,
+ *                      and once `hold` ticks have passed since the last cut
+ *                      g = trim * (1 + accel * (n - 1)), n = ticks over in
+ *                      a row: small steps that average the signal's noise
+ *                      out near the target, and still walk a saturated
+ *                      signal (CPU reads at most 1 / target) down
+ *       e < 1 - big:   far under. While s is more than `gap` under s_hi
+ *                      (the share of the last cut), close the fraction
+ *                      `ret` of the distance, stopping `gap` short of s_hi;
+ *                      above that, s += ai * (1 + accel * n), n = ticks in a
+ *                      row there (DAGOR's additive increase, faster the
  *                      longer the host stays idle)
+ *       e < 1 - band:  s += trim * (1 - e) * s                 (small step up)
  *       otherwise:     s holds                                 (hysteresis)
  *     and clamps s to [min_share, 1];
  *  3. maps s to a shed level L.F with the per-class offered rates: classes
@@ -32,15 +42,17 @@
 
 struct law_params {
 	double alpha;      /* EWMA weight of the newest sample      default 0.5  */
-	double md;         /* decrease per unit of overshoot        default 0.8  */
+	double md;         /* share of a cut's full correction      default 1.0  */
 	double md_floor;   /* smallest factor of one cut            default 0.5  */
-	unsigned hold;     /* ticks from one cut to the next        default 3    */
+	unsigned hold;     /* ticks from one cut to the next        default 10   */
 	double ret;        /* share of the way back to s_hi a tick  default 0.25 */
 	double gap;        /* the return stops this far under s_hi  default 0.02 */
 	double ai;         /* additive increase per tick            default 0.01 */
-	double accel;      /* ai grows by this per tick under       default 0.25 */
+	double accel;      /* ai (trim) grows by this per tick under (over) 0.25 */
 	double min_share;  /* lower bound of the admitted share     default 0.02 */
 	double band;       /* hold while |e - 1| <= band            default 0.05 */
+	double big;        /* d > 1 + big cuts; e < 1 - big returns default 0.3  */
+	double trim;       /* gain of the small steps near target   default 0.05 */
 };
 
 struct law_state {
@@ -49,6 +61,7 @@ struct law_state {
 	double share_hi;   /* the share at the last cut (known to overload) */
 	unsigned since_cut;/* ticks since the last cut */
 	unsigned under;    /* ticks in a row under target, above s_hi - gap */
+	unsigned over;     /* ticks in a row over target */
 	int primed;        /* ewma holds a sample */
 };
 
