@@ -219,8 +219,8 @@ struct corral_cfg {
 	__u8 default_class;      /* 0..7 */
 	__u8 tables;             /* CORRAL_TBL_*: non-empty tables */
 	__u8 egress_buckets;     /* 1: corral_tc_out polices per destination */
-	__u64 salt;              /* shed hash key, rotated per epoch */
-	__u64 epoch_ns;          /* salt rotation period (default 10 s) */
+	__u64 salt;              /* shed hash key: where each source sits on the circle */
+	__u64 epoch_ns;          /* one turn of the shed window (default 10 s, <= 1 day) */
 	__u64 hb_timeout_ns;     /* controller heartbeat timeout (default 2 s) */
 	struct corral_limit dflt;    /* default per-source limit */
 	struct corral_limit egress;  /* default per-destination limit */
@@ -248,6 +248,8 @@ enum corral_herd_mode {
 #define CORRAL_SHED_ON 0x1      /* shedding active */
 #define CORRAL_SHED_HB 0x2      /* set by the controller: needs a fresh heartbeat */
 #define CORRAL_FRAC_ONE 10000
+/* longest shed epoch: (now mod epoch) * CORRAL_FRAC_ONE fits 64 bits */
+#define CORRAL_EPOCH_MAX_NS (86400ULL * 1000000000ULL)
 #define CORRAL_SHED_PACK(level, frac, scope, flags) \
 	((__u64)((level) & 0xff) | ((__u64)((frac) & 0xffff) << 8) | \
 	 ((__u64)((scope) & 0xff) << 24) | ((__u64)((flags) & 0xff) << 32))

@@ -3,9 +3,14 @@
  * shed.h - stage 4: priority shedding by the shed word L.F.
  *
  * Contract: shed_decide() returns 1 to drop. Classes above L are dropped;
- * in class L the fraction F of *sources* is dropped, chosen by a keyed hash
- * of the source key whose salt rotates every cfg->epoch_ns, so a source is
- * either in or out for a whole epoch. Class 0 is never shed. With scope
+ * in class L the fraction F of *sources* is dropped. A keyed hash places
+ * each source at u in [0, CORRAL_FRAC_ONE); a window of width F slides
+ * around that circle once per cfg->epoch_ns, and the sources inside it are
+ * dropped: (u - off) mod ONE < F with off = (now mod epoch) * ONE / epoch.
+ * Every source is dropped for F of each epoch, in one stretch, and the
+ * sources going in and out are spread evenly over time: no moment swaps the
+ * whole set (a swap would release the pending SYN retries of every source
+ * shed until then in one burst). Class 0 is never shed. With scope
  * "new" only TCP SYN without ACK and non-TCP packets are shed. A shed word
  * set by the controller (CORRAL_SHED_HB) is ignored once the heartbeat is
  * older than cfg->hb_timeout_ns: a dead controller never leaves a host
@@ -36,12 +41,12 @@ static __always_inline __u64 hash_src_key(const struct corral_src_key *k, __u64 
 	return hash_mix64(h ^ ((__u64)k->family | ((__u64)k->class << 8)));
 }
 
-/* the salt of the epoch that contains now */
-static __always_inline __u64 shed_salt(const struct corral_cfg *cfg, __u64 now)
+/* where the shed window starts at now, in 1/CORRAL_FRAC_ONE of the circle */
+static __always_inline __u64 shed_offset(const struct corral_cfg *cfg, __u64 now)
 {
-	__u64 epoch = cfg->epoch_ns ? now / cfg->epoch_ns : 0;
+	__u64 e = cfg->epoch_ns;
 
-	return hash_mix64(cfg->salt ^ epoch);
+	return e ? (now % e) * CORRAL_FRAC_ONE / e : 0;
 }
 
 /* controller-owned words go stale when the heartbeat stops */
@@ -75,7 +80,8 @@ static __always_inline int shed_decide(const struct corral_cfg *cfg, __u64 word,
 		return 0;
 	if (frac >= CORRAL_FRAC_ONE)
 		return 1;
-	return hash_src_key(key, shed_salt(cfg, now)) % CORRAL_FRAC_ONE < frac;
+	return (hash_src_key(key, cfg->salt) % CORRAL_FRAC_ONE + CORRAL_FRAC_ONE -
+		shed_offset(cfg, now)) % CORRAL_FRAC_ONE < frac;
 }
 
 #endif /* CORRAL_SHED_H */

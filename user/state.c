@@ -350,6 +350,9 @@ static int parse_shed(struct pc *pc, struct corral_op *op)
 			NEXT_ARG(pc, i);
 			if (corral_parse_duration(pc->argv[i], dst))
 				return invarg(pc, "duration", pc->argv[i]);
+			/* (now mod epoch) * CORRAL_FRAC_ONE must fit 64 bits */
+			if (dst == &op->tune.epoch_ns && *dst > CORRAL_EPOCH_MAX_NS)
+				return invarg(pc, "epoch (at most 86400s)", pc->argv[i]);
 		}
 		if (!op->tune.epoch_ns && !op->tune.timeout_ns)
 			return missing(pc, "tune");

@@ -3,9 +3,9 @@
  * test_shed.c - priority shedding by sources (bpf/shed.h).
  *
  * At level L.F, classes above L drop, class L drops the fraction F of its
- * *sources* (a keyed hash with a salt that rotates every epoch), class 0
- * is never shed, and a controller-owned shed word is ignored once the
- * heartbeat is older than hb_timeout.
+ * *sources* (a keyed hash places each source on a circle; a window of width
+ * F turns once per epoch), class 0 is never shed, and a controller-owned
+ * shed word is ignored once the heartbeat is older than hb_timeout.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -104,30 +104,80 @@ static void test_fraction(struct harness *h, int family)
 		  (unsigned long long)h_pkts(&after, &before, 5, CORRAL_R_SHED),
 		  (unsigned long long)h_pkts(&after, &before, 5, CORRAL_R_PASS));
 
-	/* later in the same epoch, through both hooks: the same set */
-	h_set_now(h, T0 + 4 * NSEC);
-	n2 = run_sources(h, H_XDP, NSRC, d2);
-	h_set_now(h, (T0 / EPOCH + 1) * EPOCH - 1);
-	n3 = run_sources(h, H_TC_IN, NSRC, d3);
+	/* the same instant through the other hook: the same set */
+	n2 = run_sources(h, H_TC_IN, NSRC, d2);
 	for (i = 0; i < NSRC; i++)
-		same += d1[i] == d2[i] && d1[i] == d3[i];
-	TAP_CHECK(n2 == n1 && n3 == n1 && same == NSRC,
-		  "%s level 5.50: the same sources dropped on every packet within the epoch "
-		  "(%d of %d agree; corral_xdp at +4 s, corral_tc_in at the epoch's last ns)",
-		  fam, same, NSRC);
+		same += d1[i] == d2[i];
+	TAP_CHECK(n2 == n1 && same == NSRC,
+		  "%s level 5.50: corral_tc_in drops the same sources at the same instant "
+		  "(%d of %d agree)", fam, same, NSRC);
 
-	/* the salt rotates at the epoch boundary: another set, about half overlap */
-	h_set_now(h, (T0 / EPOCH + 1) * EPOCH);
-	n4 = run_sources(h, H_XDP, NSRC, d2);
+	/* 0.5 s on the window has slid 5% of the circle: 5% left, 5% came in */
+	h_set_now(h, T0 + EPOCH / 20);
+	n2 = run_sources(h, H_XDP, NSRC, d2);
+	same = 0;
 	for (i = 0; i < NSRC; i++)
-		both += d1[i] && d2[i];
-	TAP_CHECK(n4 >= 0 && pct_ok(n4, NSRC, 0.50, 0.03),
-		  "%s next epoch: %d sources dropped (%.2f%%, want 50 +- 3)", fam, n4,
-		  100.0 * n4 / NSRC);
-	TAP_CHECK(n1 > 0 && pct_ok(both, n1, 0.50, 0.06),
-		  "%s next epoch: %d of the %d sources dropped before are dropped again "
-		  "(%.1f%%: a new set, want 50 +- 6, not 100)", fam, both, n1,
-		  n1 ? 100.0 * both / n1 : 0.0);
+		same += d1[i] == d2[i];
+	TAP_CHECK(n2 >= 0 && pct_ok(NSRC - same, NSRC, 0.10, 0.02) && pct_ok(n2, NSRC, 0.50, 0.03),
+		  "%s +0.5 s: %d sources changed (%.2f%%, want 10 +- 2: the window slides, "
+		  "no swap of the whole set), %d dropped", fam, NSRC - same,
+		  100.0 * (NSRC - same) / NSRC, n2);
+
+	/* half an epoch on, a window of half the circle covers the others */
+	h_set_now(h, T0 + EPOCH / 2);
+	n3 = run_sources(h, H_XDP, NSRC, d3);
+	for (i = 0; i < NSRC; i++)
+		both += d1[i] && d3[i];
+	TAP_CHECK(n3 >= 0 && pct_ok(n3, NSRC, 0.50, 0.03) && both <= NSRC / 1000,
+		  "%s +epoch/2: %d dropped, %d of them dropped at the start too (want 0: the "
+		  "other half)", fam, n3, both);
+
+	/* one epoch on: the same set again */
+	h_set_now(h, T0 + EPOCH);
+	n4 = run_sources(h, H_XDP, NSRC, d2);
+	same = 0;
+	for (i = 0; i < NSRC; i++)
+		same += d1[i] == d2[i];
+	TAP_CHECK(n4 == n1 && same == NSRC, "%s +1 epoch: the same %d sources (%d of %d agree)",
+		  fam, n4, same, NSRC);
+}
+
+/*
+ * Over an epoch every source is shed for the same share of the time, F,
+ * in one stretch: no source is shed for good, none is never shed.
+ */
+static void test_fraction_fair(struct harness *h)
+{
+	static __u8 d[NSRC];
+	static unsigned char times[NSRC], runs[NSRC], prev[NSRC];
+	const int K = 100;
+	int lo = K, hi = 0, split = 0, i, k;
+
+	h_reset(h);
+	set_class(h, 5);
+	h_set_shed(h, CORRAL_SHED_PACK(5, 3000, CORRAL_SCOPE_NEW, CORRAL_SHED_ON));
+	build_sources(4, 0);
+	memset(times, 0, sizeof(times));
+	memset(runs, 0, sizeof(runs));
+	for (k = 0; k < K; k++) {
+		h_set_now(h, T0 + (__u64)k * (EPOCH / K));
+		if (run_sources(h, H_XDP, NSRC, d) < 0)
+			break;
+		for (i = 0; i < NSRC; i++) {
+			times[i] += d[i];
+			runs[i] += d[i] && (k == 0 || !prev[i]);
+			prev[i] = d[i];
+		}
+	}
+	for (i = 0; i < NSRC; i++) {
+		/* a stretch that wraps around the end of the epoch shows as two */
+		lo = times[i] < lo ? times[i] : lo;
+		hi = times[i] > hi ? times[i] : hi;
+		split += runs[i] > 2;
+	}
+	TAP_CHECK(k == K && lo >= 29 && hi <= 31 && split == 0,
+		  "level 5.30 over one epoch (%d instants): every source shed at %d..%d of them "
+		  "(want 30 +- 1), in at most two stretches (%d sources in more)", K, lo, hi, split);
 }
 
 static void test_fraction_scale(struct harness *h)
@@ -243,6 +293,7 @@ int main(void)
 	test_fraction(&h, 4);
 	test_fraction(&h, 6);
 	test_fraction_scale(&h);
+	test_fraction_fair(&h);
 	test_levels(&h);
 	test_heartbeat(&h);
 	h_close(&h);

@@ -98,6 +98,7 @@ expect_error() {
 	expect_error 5.12345 shed set 5.12345
 	expect_error 5x shed set 5x
 	expect_error some shed set 5 scope some
+	expect_error 86401s shed tune epoch 86401s
 	expect_error frob frob show
 }
 

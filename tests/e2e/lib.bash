@@ -372,22 +372,4 @@ ce_eq() {
 
 # ---- clock -------------------------------------------------------------
 
-# CLOCK_MONOTONIC now, in ns (the clock the data plane reads)
-ce_mono_ns() {
-	awk '/^now at/ { print $3; exit }' /proc/timer_list
-}
 
-# ce_epoch_wait EPOCH_S NEED_S: sleep until at least NEED_S seconds remain
-# in the current shed epoch (and one second has passed since it began),
-# so a short run sees one salt only.
-ce_epoch_wait() {
-	local epoch=$1 need=$2 now pos
-	while :; do
-		now=$(ce_mono_ns)
-		pos=$(awk -v n="$now" -v e="$epoch" 'BEGIN { printf "%.3f", (n % (e * 1e9)) / 1e9 }')
-		if awk -v p="$pos" -v e="$epoch" -v n="$need" 'BEGIN { exit !(p >= 1 && e - p >= n) }'; then
-			return 0
-		fi
-		sleep 0.5
-	done
-}

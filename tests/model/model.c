@@ -139,8 +139,13 @@ struct mkey {
 
 struct shed_okey {
 	struct mkey k;
-	__u64 salt, epoch;
-	__u32 frac, pad;
+	__u64 salt;
+};
+
+/* the places u in [0, CORRAL_FRAC_ONE) a source may still have, one bit each */
+#define UWORDS ((CORRAL_FRAC_ONE + 63) / 64)
+struct ubits {
+	__u64 w[UWORDS];
 };
 
 struct herd_okey {
@@ -164,13 +169,17 @@ void model_oracle_reset(struct model_oracle *o)
 {
 	kv_clear(o->shed);
 	kv_clear(o->herd);
+	o->shed_nu = 0;
 }
 
 void model_oracle_free(struct model_oracle *o)
 {
 	kv_free(o->shed);
 	kv_free(o->herd);
+	free(o->shed_u);
 	o->shed = o->herd = NULL;
+	o->shed_u = NULL;
+	o->shed_nu = o->shed_cu = 0;
 }
 
 int model_init(struct model *m, struct model_oracle *o)
@@ -523,6 +532,28 @@ static int hint_has(const struct model_hint *h, __u32 row, __u32 reason)
 	return h && h->stats && h->stats[CORRAL_STAT_KEY(row, reason)].packets;
 }
 
+/* the bits of word j of a ubits that lie in [lo, hi), 0 <= lo <= hi <= ONE */
+static __u64 range_bits(unsigned j, unsigned lo, unsigned hi)
+{
+	unsigned b0 = j * 64, b1 = b0 + 64, a, z;
+
+	if (hi <= b0 || lo >= b1 || lo >= hi)
+		return 0;
+	a = lo > b0 ? lo - b0 : 0;
+	z = hi < b1 ? hi - b0 : 64;
+	return (z == 64 ? ~0ULL : (1ULL << z) - 1) & ~((1ULL << a) - 1);
+}
+
+/* the shed window: the places v with (v - off) mod ONE < frac */
+static __u64 window_bits(unsigned j, unsigned off, unsigned frac)
+{
+	unsigned end = off + frac;
+
+	if (end <= CORRAL_FRAC_ONE)
+		return range_bits(j, off, end);
+	return range_bits(j, off, CORRAL_FRAC_ONE) | range_bits(j, 0, end - CORRAL_FRAC_ONE);
+}
+
 /* 1: shed, 0: not, -ENOMEM */
 static int shed_decide(struct model *m, const struct model_policy *pol,
 		       const struct corral_ctl *ctl, const struct model_pkt *p, __u8 cls,
@@ -556,25 +587,67 @@ static int shed_decide(struct model *m, const struct model_policy *pol,
 	memset(&ok, 0, sizeof(ok));
 	ok.k = *k;
 	ok.salt = pol->cfg.salt;
-	ok.epoch = pol->cfg.epoch_ns ? ctl->fake_now_ns / pol->cfg.epoch_ns : 0;
-	ok.frac = frac;
 	s = kv_get(m->oracle->shed, &ok, &created);
 	if (!s)
 		return -ENOMEM;
 	if (created) {
-		want = hint_has(hint, cls, CORRAL_R_SHED);
-		s->v[0] = want;
-		m->oracle->frac_decisions++;
-		m->oracle->frac_shed += want;
-		m->oracle->frac_expect += frac / (double)CORRAL_FRAC_ONE;
-		m->oracle->frac_var += frac / (double)CORRAL_FRAC_ONE *
-				       (1.0 - frac / (double)CORRAL_FRAC_ONE);
-	} else if (hint && hint->stats && hint_has(hint, cls, CORRAL_R_SHED) != (int)s->v[0]) {
-		m->oracle->conflicts++;
-		out->note = s->v[0] ? "source was shed earlier in this epoch, now it is not"
-				    : "source was admitted earlier in this epoch, now it is shed";
+		struct model_oracle *o = m->oracle;
+
+		if (o->shed_nu == o->shed_cu) {
+			size_t n = o->shed_cu ? 2 * o->shed_cu : 1024;
+			void *nu = realloc(o->shed_u, n * sizeof(struct ubits));
+
+			if (!nu)
+				return -ENOMEM;
+			o->shed_u = nu;
+			o->shed_cu = n;
+		}
+		struct ubits *b = (struct ubits *)o->shed_u + o->shed_nu;
+
+		for (unsigned j = 0; j < UWORDS; j++)
+			b->w[j] = range_bits(j, 0, CORRAL_FRAC_ONE);
+		s->v[0] = o->shed_nu++;
 	}
-	return (int)s->v[0];
+	{
+		struct ubits *b = (struct ubits *)m->oracle->shed_u + s->v[0];
+		__u64 e = pol->cfg.epoch_ns;
+		unsigned off = e ? (unsigned)((ctl->fake_now_ns % e) * CORRAL_FRAC_ONE / e) : 0;
+		unsigned in = 0, outn = 0;
+		int h = hint_has(hint, cls, CORRAL_R_SHED);
+
+		for (unsigned j = 0; j < UWORDS; j++) {
+			__u64 wb = window_bits(j, off, frac);
+
+			in += (unsigned)__builtin_popcountll(b->w[j] & wb);
+			outn += (unsigned)__builtin_popcountll(b->w[j] & ~wb);
+		}
+		if (in && !outn) {
+			want = 1;
+		} else if (!in && outn) {
+			want = 0;
+		} else {
+			/* open: the data plane's answer places u; count it for the
+			 * statistical check, with the probability the places left give */
+			double pr = in + outn ? (double)in / (in + outn) : frac / (double)CORRAL_FRAC_ONE;
+
+			want = h;
+			m->oracle->frac_decisions++;
+			m->oracle->frac_shed += want;
+			m->oracle->frac_expect += pr;
+			m->oracle->frac_var += pr * (1.0 - pr);
+			for (unsigned j = 0; j < UWORDS && in + outn; j++) {
+				__u64 wb = window_bits(j, off, frac);
+
+				b->w[j] &= want ? wb : ~wb;
+			}
+		}
+		if (hint && hint->stats && h != want) {
+			m->oracle->conflicts++;
+			out->note = want ? "source not shed although its place is inside the shed window"
+					 : "source shed although its place is outside the shed window";
+		}
+	}
+	return want;
 }
 
 /*

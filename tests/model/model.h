@@ -16,8 +16,10 @@
  * which class-L sources are shed at a fraction F, and a source's herd
  * admission offset. The model does not guess them; it learns them in a
  * struct model_oracle from the first observation (a hint) and from then on
- * holds the data plane to the contract: a source is in or out for a whole
- * epoch (same key, salt, epoch, fraction), and a source keeps one place u
+ * holds the data plane to the contract: a source has one place u in
+ * [0, CORRAL_FRAC_ONE) per shed salt and is shed at time t exactly when
+ * (u - off) mod ONE < F, off = (t mod epoch) * ONE / epoch (the oracle keeps
+ * the places still possible, one bit each); and a source keeps one place u
  * in [0, 1) per herd salt, its offset being floor(window_ms * u) ms for
  * every window size. The oracle also
  * sums the expected and observed shed counts for a statistical check.
@@ -94,9 +96,11 @@ struct model_pkt {
 /* learned hash decisions, shared by every model checking one data plane */
 struct model_kv;
 struct model_oracle {
-	struct model_kv *shed;   /* (key, salt, epoch, frac) -> in/out */
+	struct model_kv *shed;   /* (key, salt) -> index of its places in shed_u */
+	void *shed_u;            /* struct ubits[]: the places each source may have */
+	size_t shed_nu, shed_cu;
 	struct model_kv *herd;   /* (key, herd salt) -> interval of the place u */
-	/* statistics of fractional shed decisions (first observation of each) */
+	/* statistics of fractional shed decisions the places left open */
 	__u64 frac_decisions, frac_shed;
 	double frac_expect, frac_var;
 	__u64 herd_learned, herd_defer;
