@@ -422,7 +422,7 @@ void corral_cfg_defaults(struct corral_cfg *c)
 	c->v6_prefix = 64;
 	c->key_class = 0;
 	c->default_class = 4;
-	c->epoch_ns = 10ull * 1000000000ull;
+	c->epoch_ns = 60ull * 1000000000ull;
 	c->hb_timeout_ns = 2ull * 1000000000ull;
 	memset(c->dscp_class, CORRAL_CLASS_ANY, sizeof(c->dscp_class));
 }
