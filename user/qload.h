@@ -29,10 +29,11 @@
  *                 C += w * (s - C)   (the first such tick sets C = s);
  *             any other tick that served more than C also moves C toward s.
  *   wanted    R = C * (1 + gain * (target - depth / backlog)), at least
- *             min_r * C: the arrival rate that serves at capacity and moves
- *             the queue toward its target fill. A full queue always reads
- *             over target (1 / (1 - gain * (1 - target)), 1.08 at a 50%
- *             target), whatever the service's scale.
+ *             min_r * C: serve at capacity and pull the queue toward its
+ *             target fill. A full queue reads over target (1 / (1 - gain *
+ *             (1 - target)), 1.11 at a 50% target) whatever the service's
+ *             scale, and the queue keeps room for the SYNs a critical class
+ *             retries.
  *   load      a / R  (1.0: on target)
  * Until the first busy tick C is unknown and qload_step() returns -1; the
  * caller then uses the fill over its target.
@@ -44,7 +45,7 @@
 
 struct qload_params {
 	double w;          /* EWMA weight of a capacity sample       default 0.2  */
-	double gain;       /* pull of the queue fill on R            default 0.15 */
+	double gain;       /* pull of the queue fill on R            default 0.2  */
 	double min_r;      /* R >= min_r * C                          default 0.5  */
 	double alpha;      /* EWMA weight of the newest arrival rate  default 0.3  */
 	double retry_s;    /* a refused SYN comes back this much later default 1.0 */
@@ -59,6 +60,7 @@ struct qload_state {
 	double cap;           /* C, connections per second; 0 = unknown */
 	double arrivals;      /* a of the last tick */
 	double served;        /* s of the last tick */
+	double fill;          /* depth / backlog of the last tick */
 	double wanted;        /* R of the last tick */
 	double echo;          /* retries of earlier refusals in the last tick */
 	/* ListenDrops over time, for the retries of refused SYNs */

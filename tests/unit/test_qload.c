@@ -130,7 +130,7 @@ static void test_capacity_and_load(void **state)
 	 * Held there, the refused come back as retries and are refused again.
 	 * The retries are not counted as new demand, so in this steady state
 	 * the arrivals read as what the queue takes (C), and only the full
-	 * queue keeps the load over target: 1 / (1 - gain / 2) = 1.08. The law
+	 * queue keeps the load over target: 1 / (1 - gain / 2) = 1.11. The law
 	 * walks it down with growing steps (test_law: saturated signal).
 	 */
 	for (int i = 0; i < 30; i++) {
