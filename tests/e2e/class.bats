@@ -88,7 +88,7 @@ teardown() { ce_lab_down; }
 		ce_pkt 10.79.1.1 dport=53
 		ce_pkt 10.79.1.2 dport=5000
 	} >"$CE_TMP/shed.cfg"
-	# the shed window turns once per epoch (10 s by default), moving 2% of
+	# the shed window turns once per epoch (60 s by default), moving 0.3% of
 	# the sources in or out each 0.1 s; with a one-day turn it stands
 	# still for this run
 	ce_corral shed tune epoch 86400s

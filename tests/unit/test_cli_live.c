@@ -194,7 +194,7 @@ static void test_live(void **state)
 	assert_int_equal(a.cfg.v4_prefix, 32);
 	assert_int_equal(a.cfg.v6_prefix, 64);
 	assert_int_equal(a.cfg.dscp_class[0], CORRAL_CLASS_ANY);
-	assert_int_equal(a.cfg.epoch_ns, 10000000000ull);
+	assert_int_equal(a.cfg.epoch_ns, 60000000000ull);
 	assert_int_equal(a.port_sum, (unsigned long)CORRAL_CLASS_ANY *
 			 ((unsigned long)CORRAL_PORT_TABLE_SIZE * (CORRAL_PORT_TABLE_SIZE + 1) / 2));
 	corral_state_free(&a.st);
