@@ -12,45 +12,48 @@ void qload_params_default(struct qload_params *p)
 	p->retry_s = 1.0;
 }
 
-/* ListenDrops at time t (seconds), interpolated; the oldest sample before */
-static double drops_at(const struct qload_state *s, double t)
-{
-	unsigned n = s->hist_n;
-	double t1, t0;
-	__u64 d1, d0;
-
-	if (!n)
-		return 0;
-	/* newest first */
-	for (unsigned k = 0; k < n; k++) {
-		unsigned i = (s->hist_head + QLOAD_HIST - 1 - k) % QLOAD_HIST;
-
-		if (s->hist_t[i] <= t) {
-			if (!k)
-				return (double)s->hist_d[i];
-			unsigned j = (i + 1) % QLOAD_HIST;
-
-			t0 = s->hist_t[i];
-			d0 = s->hist_d[i];
-			t1 = s->hist_t[j];
-			d1 = s->hist_d[j];
-			return t1 > t0 ? d0 + (double)(d1 - d0) * (t - t0) / (t1 - t0) : (double)d1;
-		}
-	}
-	/* before the history: as at its start */
-	return (double)s->hist_d[(s->hist_head + QLOAD_HIST - n) % QLOAD_HIST];
-}
-
-/* the pass share in force at time t: that of the newest sample at or before t */
-static double pass_at(const struct qload_state *s, double t)
+/*
+ * The newest history sample at or before time t (seconds): its ring index,
+ * with *newest set when it is the last one pushed. Before the history, the
+ * oldest sample. -1 when the history is empty.
+ */
+static int hist_at(const struct qload_state *s, double t, int *newest)
 {
 	for (unsigned k = 0; k < s->hist_n; k++) {
 		unsigned i = (s->hist_head + QLOAD_HIST - 1 - k) % QLOAD_HIST;
 
-		if (s->hist_t[i] <= t)
-			return s->hist_p[i];
+		if (s->hist_t[i] <= t) {
+			*newest = !k;
+			return (int)i;
+		}
 	}
-	return s->hist_n ? s->hist_p[(s->hist_head + QLOAD_HIST - s->hist_n) % QLOAD_HIST] : 1;
+	*newest = s->hist_n == 1;
+	return s->hist_n ? (int)((s->hist_head + QLOAD_HIST - s->hist_n) % QLOAD_HIST) : -1;
+}
+
+/* ListenDrops at time t, interpolated between the samples around it */
+static double drops_at(const struct qload_state *s, double t)
+{
+	int newest, i = hist_at(s, t, &newest);
+	unsigned j;
+
+	if (i < 0)
+		return 0;
+	j = ((unsigned)i + 1) % QLOAD_HIST;
+	if (newest || s->hist_t[i] > t)
+		return (double)s->hist_d[i];
+	if (!(s->hist_t[j] > s->hist_t[i]))
+		return (double)s->hist_d[j];
+	return s->hist_d[i] + (double)(s->hist_d[j] - s->hist_d[i]) * (t - s->hist_t[i]) /
+			      (s->hist_t[j] - s->hist_t[i]);
+}
+
+/* the pass share in force at time t */
+static double pass_at(const struct qload_state *s, double t)
+{
+	int newest, i = hist_at(s, t, &newest);
+
+	return i < 0 ? 1 : s->hist_p[i];
 }
 
 static double pass_of(const struct qload_input *in)
@@ -76,7 +79,7 @@ void qload_init(struct qload_state *s)
 double qload_step(const struct qload_params *p, struct qload_state *s,
 		  const struct qload_input *in)
 {
-	double a, sv, r;
+	double a, sv, r, fill;
 	int busy;
 
 	if (!s->primed || !(in->dt_s > 0) || in->opens < s->opens || in->drops < s->drops) {
@@ -112,7 +115,6 @@ double qload_step(const struct qload_params *p, struct qload_state *s,
 	s->drops = in->drops;
 	s->depth = in->depth;
 	s->arrivals = s->cap > 0 ? p->alpha * a + (1 - p->alpha) * s->arrivals : a;
-	s->served = sv;
 	if (busy && !(s->cap > 0))
 		s->cap = sv;
 	else if (s->cap > 0 && (busy || sv > s->cap))
@@ -121,8 +123,8 @@ double qload_step(const struct qload_params *p, struct qload_state *s,
 		return -1;
 	/* the fill as sampled: smoothing it delays the pull and makes the loop
 	 * circle (a 10% limit cycle at 1.4x in test_qload) */
-	s->fill = in->limit ? (double)in->depth / in->limit : 1;
-	r = s->cap * (1 + p->gain * (in->target - s->fill));
+	fill = in->limit ? (double)in->depth / in->limit : 1;
+	r = s->cap * (1 + p->gain * (in->target - fill));
 	if (r < p->min_r * s->cap)
 		r = p->min_r * s->cap;
 	s->wanted = r;

@@ -59,8 +59,6 @@ struct qload_state {
 	int primed;           /* the fields above hold a sample */
 	double cap;           /* C, connections per second; 0 = unknown */
 	double arrivals;      /* a of the last tick */
-	double served;        /* s of the last tick */
-	double fill;          /* depth / backlog of the last tick */
 	double wanted;        /* R of the last tick */
 	double echo;          /* retries of earlier refusals in the last tick */
 	/* ListenDrops over time, for the retries of refused SYNs */
