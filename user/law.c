@@ -10,6 +10,7 @@ void law_params_default(struct law_params *p)
 	p->md = 1.0;
 	p->md_floor = 0.5;
 	p->hold = 10;
+	p->hold_floored = 3;
 	p->ret = 0.25;
 	p->gap = 0.02;
 	p->ai = 0.01;
@@ -24,6 +25,7 @@ int law_params_check(const struct law_params *p)
 {
 	if (!(p->alpha > 0 && p->alpha <= 1) || !(p->md > 0 && p->md <= 10) ||
 	    !(p->md_floor > 0 && p->md_floor < 1) || p->hold < 1 || p->hold > 100 ||
+	    p->hold_floored < 1 || p->hold_floored > p->hold ||
 	    !(p->ret >= 0 && p->ret <= 1) || !(p->gap >= 0 && p->gap < 1) ||
 	    !(p->ai > 0 && p->ai <= 1) || !(p->accel >= 0 && p->accel <= 10) ||
 	    !(p->min_share > 0 && p->min_share <= 1) || !(p->band >= 0 && p->band < 1) ||
@@ -38,6 +40,7 @@ void law_init(struct law_state *s)
 	s->share = 1.0;
 	s->share_hi = 1.0;
 	s->since_cut = ~0u;
+	s->hold_now = 0;
 	s->under = 0;
 	s->over = 0;
 	s->primed = 0;
@@ -61,7 +64,7 @@ double law_step(const struct law_params *p, struct law_state *s, double d)
 	if (s->ewma > 1 + p->band) {
 		s->under = 0;
 		s->over++;
-		if (d > 1 + p->big && s->since_cut >= p->hold) {
+		if (d > 1 + p->big && s->since_cut >= s->hold_now) {
 			/* far over: one Breakwater cut per reaction time, sized
 			 * by the newest sample, so a signal that jumps is cut at
 			 * once instead of after the smoothing catches up */
@@ -70,6 +73,9 @@ double law_step(const struct law_params *p, struct law_state *s, double d)
 			s->share_hi = s->share;
 			s->share *= f > p->md_floor ? f : p->md_floor;
 			s->since_cut = 0;
+			/* a cut the floor cut short is known to fall short: the
+			 * next may come as soon as the signal shows the rest */
+			s->hold_now = f < p->md_floor ? p->hold_floored : p->hold;
 			s->over = 0;
 		} else {
 			/* near the target: a small step each tick, so noise in
@@ -79,7 +85,7 @@ double law_step(const struct law_params *p, struct law_state *s, double d)
 			 * while a cut is still taking effect */
 			double g = p->trim;
 
-			if (s->since_cut >= p->hold)
+			if (s->since_cut >= s->hold_now)
 				g *= 1 + p->accel * (s->over - 1);
 			double f = 1 - g * (s->ewma - 1) / s->ewma;
 

@@ -12,7 +12,9 @@
  *                      (Breakwater's decrease, sized by the newest sample:
  *                      with md = 1 one cut brings a proportional signal
  *                      back to target; then `hold` ticks for the load, and
- *                      the retries of what was refused, to answer)
+ *                      the retries of what was refused, to answer; only
+ *                      `hold_floored` ticks when md_floor bounded the cut,
+ *                      which is then known to fall short)
  *         otherwise:   s *= max(1 - g * (e - 1) / e, md_floor), g = trim,
  *                      and once `hold` ticks have passed since the last cut
  *                      g = trim * (1 + accel * (n - 1)), n = ticks over in
@@ -45,6 +47,7 @@ struct law_params {
 	double md;         /* share of a cut's full correction      default 1.0  */
 	double md_floor;   /* smallest factor of one cut            default 0.5  */
 	unsigned hold;     /* ticks from one cut to the next        default 10   */
+	unsigned hold_floored; /* the same after a cut md_floor bounded  3       */
 	double ret;        /* share of the way back to s_hi a tick  default 0.25 */
 	double gap;        /* the return stops this far under s_hi  default 0.02 */
 	double ai;         /* additive increase per tick            default 0.01 */
@@ -60,6 +63,7 @@ struct law_state {
 	double share;      /* admitted share of offered traffic, [min_share, 1] */
 	double share_hi;   /* the share at the last cut (known to overload) */
 	unsigned since_cut;/* ticks since the last cut */
+	unsigned hold_now; /* hold or hold_floored, as the last cut was */
 	unsigned under;    /* ticks in a row under target, above s_hi - gap */
 	unsigned over;     /* ticks in a row over target */
 	int primed;        /* ewma holds a sample */

@@ -146,6 +146,45 @@ static void test_no_repeated_cuts(void **state)
 	assert_true(law_step(&P, &s, 2.0) < prev * P.md_floor + 1e-9);
 }
 
+/*
+ * A cut the floor bounded falls short, and the law knows it: the next cut
+ * may come `hold_floored` ticks later instead of `hold`. A proportional
+ * plant one tick late at 3.3x: cut to 0.5 (floored), small steps while the
+ * smoothing of the signal settles, a second cut at tick hold_floored that
+ * lands within 10% of the target, then no more cuts.
+ */
+static void test_floored_cut_follows(void **state)
+{
+	struct law_state s;
+	const double x = 3.3;
+	double sh = 1.0;
+	int cuts[8], n = 0;
+
+	(void)state;
+	law_init(&s);
+	for (int i = 0; i < 40; i++) {
+		sh = law_step(&P, &s, x * sh);
+		if (s.since_cut == 0 && n < 8)
+			cuts[n++] = i;
+		if (i > (int)P.hold_floored)
+			assert_true(fabs(x * sh - 1) < 0.1);
+	}
+	assert_int_equal(n, 2);
+	assert_int_equal(cuts[0], 0);
+	assert_int_equal(cuts[1], (int)P.hold_floored);
+	assert_true(cuts[1] < (int)P.hold);   /* sooner than after a full cut */
+	print_message("# 3.3x: cuts at ticks %d and %d, share %.3f (equilibrium %.3f)\n",
+		      cuts[0], cuts[1], sh, 1 / x);
+	/* a cut the floor did not bound holds for `hold` ticks */
+	law_init(&s);
+	law_step(&P, &s, 1.8);
+	assert_int_equal(s.since_cut, 0);
+	for (unsigned i = 1; i < P.hold; i++) {
+		law_step(&P, &s, 1.8);
+		assert_int_equal(s.since_cut, i);
+	}
+}
+
 static void test_recovers_when_under(void **state)
 {
 	struct law_state s;
@@ -455,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_cuts_when_over),
 		cmocka_unit_test(test_cut_scales_with_overshoot),
 		cmocka_unit_test(test_no_repeated_cuts),
+		cmocka_unit_test(test_floored_cut_follows),
 		cmocka_unit_test(test_recovers_when_under),
 		cmocka_unit_test(test_return_toward_cut),
 		cmocka_unit_test(test_within_bounds),
