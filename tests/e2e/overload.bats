@@ -83,6 +83,8 @@ run_overload() {
 	if read -r _ n1ok n1 _ _ ngp < <(grep '^nocontroller ' "$OV_RESULTS"); then
 		note "without it:  class 1 $n1ok/$n1 ok ($(ov_pct "$n1ok" "$n1")%), goodput $ngp%"
 	fi
+	note "class 1 not ok, by request start (t_ms:timeout/refused/error):" \
+		"$(awk -F, 'NR > 1 && $5 + $6 + $7 > 0 { printf "%s:%s/%s/%s ", $1, $5, $6, $7 }' "$OV_WORK/c1.csv")"
 	[ "$C1_SENT" -eq $((OV_CAP / 10 * OV_SECONDS)) ]
 	[ "$C6_SENT" -eq $((OV_CAP * 3 * OV_SECONDS)) ]
 	# the controller saw the overload and shed
