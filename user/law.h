@@ -16,7 +16,7 @@
  *                      `hold_floored` ticks when md_floor bounded the cut,
  *                      which is then known to fall short)
  *         otherwise:   s *= max(1 - g * (e - 1) / e, md_floor), g = trim,
- *                      and once `hold` ticks have passed since the last cut
+ *                      and once the hold of the last cut has passed
  *                      g = trim * (1 + accel * (n - 1)), n = ticks over in
  *                      a row: small steps that average the signal's noise
  *                      out near the target, and still walk a saturated
