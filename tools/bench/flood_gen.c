@@ -6,13 +6,18 @@
  *                  [sources N|random] [base ADDR] [count N] [time SEC]
  *                  [rate PPS] [cpu N] [port P] [legit-pps N]
  *                  [legit-src ADDR] [legit-port P] [echo-port P] [wait MS]
+ *                  [gen auto|xdp-live|af-packet]
+ *   flood_gen probe dev IF
  *   flood_gen echo [port P] [sink-port P] [cpu N]
  *
- * "send" loads gen_flood.bpf.o and runs it with BPF_PROG_RUN in live-frames
- * mode: every run transmits the frames the program writes out of IF (a veth
- * whose peer is the victim). It stops after `count` frames or `time`
- * seconds, whichever comes first. With `rate`, the program paces frame by
- * frame (see gen_flood.bpf.c), so the offered load is smooth. With legit-pps, one frame in the stream
+ * "probe" says which backends the kernel lets run on IF, sending nothing.
+ *
+ * "send" transmits the stream of gen_frame.h out of IF (a veth whose peer
+ * is the victim), through one of two backends (see "backends" below): by
+ * default BPF_PROG_RUN in live-frames mode, or AF_PACKET where the kernel
+ * refuses live frames. The output names the backend (gen=). It stops after `count` frames or `time`
+ * seconds, whichever comes first. With `rate`, the stream is paced frame by
+ * frame (see gen_frame.h), so the offered load is smooth. With legit-pps, one frame in the stream
  * every 1/legit-pps s is a request from legit-src:legit-port to echo-port;
  * a thread counts the answers (kernel receive timestamps give latency).
  * Output is one line of key=value pairs.
@@ -41,12 +46,24 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+
+static uint64_t gen_now_ns(void);
+#define GEN_NOW() gen_now_ns()
+#define GEN_PRANDOM() ((__u32)random())
+#include "gen_frame.h"
 #include "gen_flood.skel.h"
 
-#define GEN_FRAME_LEN 64
-#define GEN_MAGIC_LEGIT 0x43464c31
+#ifndef ENOTSUPP
+#define ENOTSUPP 524             /* the kernel's internal "not supported" */
+#endif
 #define CHUNK_FRAMES (1u << 20)     /* frames per BPF_PROG_RUN when unpaced */
 #define MAX_LEGIT (1u << 20)        /* requests tracked per run */
 
@@ -56,7 +73,8 @@ static void die_usage(void)
 		"usage: flood_gen send dev IF dmac MAC dst4 ADDR [dst6 ADDR6] [family 4|6]\n"
 		"                 [sources N|random] [base ADDR] [count N] [time SEC] [rate PPS]\n"
 		"                 [cpu N] [port P] [legit-pps N] [legit-src ADDR] [legit-port P]\n"
-		"                 [echo-port P] [wait MS]\n"
+		"                 [echo-port P] [wait MS] [gen auto|xdp-live|af-packet]\n"
+		"       flood_gen probe dev IF\n"
 		"       flood_gen echo [port P] [sink-port P] [cpu N]\n");
 	exit(2);
 }
@@ -192,6 +210,22 @@ static void *answers_run(void *arg)
 	return NULL;
 }
 
+/* a real-time sender never yields to a thread of its own priority: the
+ * answers thread, which mostly sleeps in poll(), gets one level more, so
+ * replies are timestamped as they come and not when the run ends */
+static void answers_priority(pthread_t thr)
+{
+	struct sched_param sp;
+	int policy;
+
+	if (pthread_getschedparam(pthread_self(), &policy, &sp) ||
+	    (policy != SCHED_FIFO && policy != SCHED_RR) ||
+	    sp.sched_priority >= sched_get_priority_max(policy))
+		return;
+	sp.sched_priority++;
+	pthread_setschedparam(thr, policy, &sp);
+}
+
 static int cmp_u64(const void *x, const void *y)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -209,7 +243,157 @@ static double pct_us(const uint64_t *v, uint64_t n, double p)
 	return v[i] / 1000.0;
 }
 
+/* ---- backends ------------------------------------------------------------ */
+/*
+ * Two ways to put the stream on the wire, chosen by "gen":
+ *   xdp-live   gen_flood.bpf.o under BPF_PROG_RUN with live frames: the
+ *              kernel builds and redirects each frame, no syscall per frame;
+ *   af-packet  the same frames (gen_frame.h) written in userspace and sent
+ *              with sendmmsg() on an AF_PACKET socket that bypasses the
+ *              qdisc, GEN_BATCH frames a call.
+ * "auto" (the default) probes live frames with a run that sends nothing and
+ * falls back to af-packet where the kernel refuses them (EPERM, EINVAL,
+ * EOPNOTSUPP), saying so on stderr; any other failure is an error.
+ */
+#define GEN_BATCH 64
+
+enum gen_kind { GEN_AUTO, GEN_XDP_LIVE, GEN_AF_PACKET };
+static const char *const gen_names[] = { "auto", "xdp-live", "af-packet" };
+
+struct sender {
+	enum gen_kind kind;
+	int ifindex;
+	struct gen_cfg cfg;
+	struct gen_state *st;          /* the stream's position */
+	struct gen_state own;          /* af-packet: st points here */
+	struct gen_flood_bpf *skel;    /* xdp-live */
+	int pkt_fd;                    /* af-packet */
+	uint64_t calls;
+};
+
+static int live_run(struct sender *s, uint64_t repeat)
+{
+	uint8_t frame[GEN_FRAME_LEN] = { 0 };
+	struct xdp_md ctx_in = { .data_end = GEN_FRAME_LEN, .ingress_ifindex = s->ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		    .data_in = frame, .data_size_in = sizeof(frame),
+		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
+		    .repeat = repeat,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+
+	s->calls++;
+	return bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.gen_flood), &opts);
+}
+
+/* 0: live frames work; -errno: refused (probe) or failed to load */
+static int live_open(struct sender *s, const char *dev)
+{
+	int err;
+
+	s->skel = gen_flood_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		fprintf(stderr, "flood_gen: gen_flood: open: %s\n", strerror(errno));
+		return err;
+	}
+	s->skel->rodata->gen_ifindex = s->ifindex;
+	memcpy((void *)&s->skel->rodata->gen_cfg, &s->cfg, sizeof(s->cfg));
+	err = gen_flood_bpf__load(s->skel);
+	if (err) {
+		fprintf(stderr, "flood_gen: gen_flood: load: %s\n", strerror(-err));
+		return err;
+	}
+	s->st = &s->skel->bss->gen_st;
+	/* the probe: a stream already at its end writes nothing, so the run
+	 * sends no frame whether or not live frames are allowed */
+	s->st->sent = s->cfg.max_frames;
+	err = live_run(s, 1);
+	memset(s->st, 0, sizeof(*s->st));
+	s->calls = 0;
+	if (err)
+		fprintf(stderr, "flood_gen: %s: BPF_PROG_RUN live frames: %s\n", dev,
+			strerror(-err));
+	return err;
+}
+
+static int packet_open(struct sender *s, const char *dev)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = s->ifindex };
+	int one = 1;
+
+	/* protocol 0: a socket that only sends */
+	s->pkt_fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (s->pkt_fd < 0 || bind(s->pkt_fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		fprintf(stderr, "flood_gen: %s: AF_PACKET socket: %s\n", dev, strerror(errno));
+		return -errno;
+	}
+	if (setsockopt(s->pkt_fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
+		fprintf(stderr, "flood_gen: %s: PACKET_QDISC_BYPASS: %s (sending through the qdisc)\n",
+			dev, strerror(errno));
+	s->st = &s->own;
+	return 0;
+}
+
+static int sender_open(struct sender *s, const char *dev)
+{
+	int err;
+
+	if (s->kind != GEN_AF_PACKET) {
+		err = live_open(s, dev);
+		if (!err) {
+			s->kind = GEN_XDP_LIVE;
+			return 0;
+		}
+		if (s->kind == GEN_XDP_LIVE ||
+		    (err != -EPERM && err != -EINVAL && err != -EOPNOTSUPP && err != -ENOTSUPP))
+			return err;
+		fprintf(stderr, "flood_gen: live frames refused by this kernel; using af-packet\n");
+		gen_flood_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+	s->kind = GEN_AF_PACKET;
+	return packet_open(s, dev);
+}
+
+static void sender_close(struct sender *s)
+{
+	if (s->pkt_fd >= 0)
+		close(s->pkt_fd);
+	gen_flood_bpf__destroy(s->skel);
+}
+
+/* af-packet: one batch of frames that are due; a frame the device drops
+ * (ENOBUFS: the peer's ring is full) was offered all the same and counts as
+ * sent, as it does with live frames */
+static int packet_batch(struct sender *s)
+{
+	static uint8_t frames[GEN_BATCH][GEN_FRAME_LEN];
+	struct mmsghdr msgs[GEN_BATCH];
+	struct iovec iov[GEN_BATCH];
+	int n = 0, done = 0;
+
+	while (n < GEN_BATCH && gen_produce(&s->cfg, s->st, frames[n])) {
+		iov[n] = (struct iovec){ frames[n], GEN_FRAME_LEN };
+		msgs[n] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[n], .msg_iovlen = 1 } };
+		n++;
+	}
+	while (done < n) {
+		int r = sendmmsg(s->pkt_fd, msgs + done, n - done, 0);
+
+		s->calls++;
+		if (r > 0)
+			done += r;
+		else if (r < 0 && (errno == ENOBUFS || errno == EAGAIN))
+			done++;
+		else if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+	return n;
+}
+
 /* ---- send --------------------------------------------------------------- */
+static uint64_t gen_now_ns(void) { return now_ns(CLOCK_MONOTONIC); }
+
 static int cmd_send(int argc, char **argv)
 {
 	const char *dev = NULL, *dst4 = NULL, *dst6 = "fd77::2", *legit_src = NULL;
@@ -218,9 +402,10 @@ static int cmd_send(int argc, char **argv)
 	uint64_t family = 4, port = 9, legit_port = 40001, echo_port = 7;
 	bool have_dmac = false;
 	double secs = 10;
-	int cpu = -1, err, ifindex, fd;
+	int cpu = -1, err, fd;
 	uint8_t dmac[6];
-	struct gen_flood_bpf *skel = NULL;
+	struct sender snd = { .kind = GEN_AUTO, .pkt_fd = -1 };
+	struct gen_cfg *cfg = &snd.cfg;
 	struct answers ans = { .fd = -1 };
 	pthread_t thr;
 	bool thr_started = false;
@@ -273,7 +458,15 @@ static int cmd_send(int argc, char **argv)
 			echo_port = parse_u64(k, v, 1, 65535);
 		else if (!strcmp(k, "wait"))
 			wait_ms = parse_u64(k, v, 0, 60000);
-		else {
+		else if (!strcmp(k, "gen")) {
+			int g;
+
+			for (g = 0; g < 3 && strcmp(v, gen_names[g]); g++)
+				;
+			if (g == 3)
+				invarg(k, v);
+			snd.kind = g;
+		} else {
 			fprintf(stderr, "flood_gen: unknown keyword \"%s\"\n", k);
 			die_usage();
 		}
@@ -288,8 +481,8 @@ static int cmd_send(int argc, char **argv)
 	}
 	pin_cpu(cpu);
 
-	ifindex = if_nametoindex(dev);
-	if (!ifindex) {
+	snd.ifindex = if_nametoindex(dev);
+	if (!snd.ifindex) {
 		fprintf(stderr, "flood_gen: %s: %s\n", dev, strerror(errno));
 		return 1;
 	}
@@ -302,41 +495,34 @@ static int cmd_send(int argc, char **argv)
 	}
 	close(fd);
 
-	skel = gen_flood_bpf__open();
-	if (!skel) {
-		fprintf(stderr, "flood_gen: gen_flood: open: %s\n", strerror(errno));
-		return 1;
-	}
-	skel->rodata->cfg_ifindex = ifindex;
-	memcpy((void *)skel->rodata->cfg_smac, ifr.ifr_hwaddr.sa_data, 6);
-	memcpy((void *)skel->rodata->cfg_dmac, dmac, 6);
-	skel->rodata->cfg_family = family;
-	skel->rodata->cfg_nsrc = nsrc;
+	memcpy(cfg->smac, ifr.ifr_hwaddr.sa_data, 6);
+	memcpy(cfg->dmac, dmac, 6);
+	cfg->family = family;
+	cfg->nsrc = nsrc;
 	if (inet_pton(AF_INET, base, &a4) != 1)
 		invarg("base", base);
-	skel->rodata->cfg_v4_base = ntohl(a4.s_addr);
+	cfg->v4_base = ntohl(a4.s_addr);
 	if (inet_pton(AF_INET, dst4, &a4) != 1)
 		invarg("dst4", dst4);
-	skel->rodata->cfg_v4_dst = a4.s_addr;
+	cfg->v4_dst = a4.s_addr;
 	if (inet_pton(AF_INET6, dst6, &a6) != 1)
 		invarg("dst6", dst6);
-	memcpy((void *)skel->rodata->cfg_v6_dst, &a6, 16);
-	skel->rodata->cfg_flood_dport = port;
-	skel->rodata->cfg_gap_ps = rate ? 1000000000000ull / rate : 0;
-	skel->rodata->cfg_max_frames = count;
+	memcpy(cfg->v6_dst, &a6, 16);
+	cfg->flood_sport = 40000;
+	cfg->flood_dport = port;
+	cfg->gap_ps = rate ? 1000000000000ull / rate : 0;
+	cfg->max_frames = count;
 	if (legit_pps) {
 		if (inet_pton(AF_INET, legit_src, &a4) != 1)
 			invarg("legit-src", legit_src);
-		skel->rodata->cfg_legit_src = a4.s_addr;
-		skel->rodata->cfg_legit_sport = legit_port;
-		skel->rodata->cfg_legit_dport = echo_port;
-		skel->rodata->cfg_legit_gap_ns = 1000000000ull / legit_pps;
+		cfg->legit_src = a4.s_addr;
+		cfg->legit_sport = legit_port;
+		cfg->legit_dport = echo_port;
+		cfg->legit_gap_ns = 1000000000ull / legit_pps;
 	}
-	err = gen_flood_bpf__load(skel);
-	if (err) {
-		fprintf(stderr, "flood_gen: gen_flood: load: %s\n", strerror(-err));
+	err = sender_open(&snd, dev);
+	if (err)
 		goto out;
-	}
 
 	if (legit_pps) {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(legit_port),
@@ -367,18 +553,12 @@ static int cmd_send(int argc, char **argv)
 			goto out;
 		}
 		thr_started = true;
+		answers_priority(thr);
 	}
 
 	{
-		uint8_t frame[GEN_FRAME_LEN] = { 0 };
-		struct xdp_md ctx_in = { .data_end = GEN_FRAME_LEN, .ingress_ifindex = ifindex };
-		LIBBPF_OPTS(bpf_test_run_opts, opts,
-			    .data_in = frame, .data_size_in = sizeof(frame),
-			    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
-			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-		int pfd = bpf_program__fd(skel->progs.gen_flood);
 		uint64_t t0 = now_ns(CLOCK_MONOTONIC), limit_ns = secs * 1e9, t, elapsed;
-		uint64_t sent = 0, calls = 0;
+		uint64_t sent = 0;
 
 		for (;;) {
 			uint64_t chunk = count - sent;
@@ -387,6 +567,16 @@ static int cmd_send(int argc, char **argv)
 			elapsed = t - t0;
 			if (sent >= count || elapsed >= limit_ns)
 				break;
+			if (snd.kind == GEN_AF_PACKET) {
+				err = packet_batch(&snd);
+				if (err < 0) {
+					fprintf(stderr, "flood_gen: %s: sendmmsg: %s\n", dev,
+						strerror(-err));
+					goto out;
+				}
+				sent = snd.st->sent;
+				continue;
+			}
 			if (chunk > CHUNK_FRAMES)
 				chunk = CHUNK_FRAMES;
 			if (rate) {
@@ -397,15 +587,13 @@ static int cmd_send(int argc, char **argv)
 				if (left_ns < 100000000)
 					chunk = CHUNK_FRAMES / 8;
 			}
-			opts.repeat = chunk;
-			err = bpf_prog_test_run_opts(pfd, &opts);
+			err = live_run(&snd, chunk);
 			if (err) {
 				fprintf(stderr, "flood_gen: %s: BPF_PROG_RUN live frames: %s\n",
 					dev, strerror(-err));
 				goto out;
 			}
-			calls++;
-			sent = skel->bss->gen_sent;
+			sent = snd.st->sent;
 		}
 		elapsed = now_ns(CLOCK_MONOTONIC) - t0;
 
@@ -418,18 +606,17 @@ static int cmd_send(int argc, char **argv)
 			thr_started = false;
 			qsort(ans.lat_ns, ans.ok, sizeof(*ans.lat_ns), cmp_u64);
 		}
-		printf("sent=%llu flood=%llu legit_sent=%llu legit_ok=%llu legit_dup=%llu "
+		printf("gen=%s sent=%llu flood=%llu legit_sent=%llu legit_ok=%llu legit_dup=%llu "
 		       "legit_share=%.4f lat_p50_us=%.1f lat_p99_us=%.1f lat_max_us=%.1f "
 		       "secs=%.3f pps=%.0f calls=%llu\n",
-		       (unsigned long long)sent,
-		       (unsigned long long)(sent - skel->bss->gen_legit_sent),
-		       (unsigned long long)skel->bss->gen_legit_sent,
+		       gen_names[snd.kind], (unsigned long long)sent,
+		       (unsigned long long)(sent - snd.st->legit_sent),
+		       (unsigned long long)snd.st->legit_sent,
 		       (unsigned long long)ans.ok, (unsigned long long)ans.dup,
-		       skel->bss->gen_legit_sent ?
-			       (double)ans.ok / skel->bss->gen_legit_sent : -1.0,
+		       snd.st->legit_sent ? (double)ans.ok / snd.st->legit_sent : -1.0,
 		       pct_us(ans.lat_ns, ans.ok, 0.5), pct_us(ans.lat_ns, ans.ok, 0.99),
 		       pct_us(ans.lat_ns, ans.ok, 1.0), elapsed / 1e9,
-		       elapsed ? sent * 1e9 / elapsed : 0.0, (unsigned long long)calls);
+		       elapsed ? sent * 1e9 / elapsed : 0.0, (unsigned long long)snd.calls);
 		fflush(stdout);
 		err = 0;
 	}
@@ -442,8 +629,31 @@ out:
 		close(ans.fd);
 	free(ans.seen);
 	free(ans.lat_ns);
-	gen_flood_bpf__destroy(skel);
+	sender_close(&snd);
 	return err ? 1 : 0;
+}
+
+/* ---- probe -------------------------------------------------------------- */
+/* which backends this kernel lets run on IF; sends nothing. Exit 0 when at
+ * least one works, 3 when none does. */
+static int cmd_probe(int argc, char **argv)
+{
+	struct sender s = { .kind = GEN_XDP_LIVE, .pkt_fd = -1, .cfg.max_frames = 1 };
+	int live, pkt;
+
+	if (argc != 2 || strcmp(argv[0], "dev"))
+		die_usage();
+	s.ifindex = if_nametoindex(argv[1]);
+	if (!s.ifindex) {
+		fprintf(stderr, "flood_gen: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	live = live_open(&s, argv[1]);
+	pkt = packet_open(&s, argv[1]);
+	printf("xdp-live=%s af-packet=%s\n", live ? strerror(-live) : "ok",
+	       pkt ? strerror(-pkt) : "ok");
+	sender_close(&s);
+	return live && pkt ? 3 : 0;
 }
 
 /* ---- echo --------------------------------------------------------------- */
@@ -545,6 +755,8 @@ int main(int argc, char **argv)
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	if (!strcmp(argv[1], "send"))
 		return cmd_send(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "probe"))
+		return cmd_probe(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "echo"))
 		return cmd_echo(argc - 2, argv + 2);
 	die_usage();

@@ -6,7 +6,8 @@
 #   generator cfg$TAG 10.77.60.1/24 fd77::1/64
 #   victim    cfv$TAG 10.77.60.2/24 fd77::2/64, routes 10.78.0.0/15 and
 #             fd77::/16 on the veth, rp_filter off, GRO on (gives the veth
-#             its NAPI, which receiving XDP frames needs), threaded NAPI with
+#             its NAPI, which receiving XDP frames needs; with TSO off on
+#             the generator's end, skbs take that NAPI too), threaded NAPI with
 #             the NAPI thread pinned to $CF_VCPU. The generator runs on $CF_GCPU.
 # Nothing is routed to the host. lab_down removes everything (idempotent).
 #
@@ -57,6 +58,10 @@ lab_up() {
 	ip netns exec "$NS_V" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
 		"net.ipv4.conf.$IF_V.rp_filter=0" &&
 	ip netns exec "$NS_V" ethtool -K "$IF_V" gro on &&
+	# without TSO on the sender, veth hands skbs (the af-packet backend)
+	# to the victim's NAPI thread too, like XDP frames: every method's
+	# receive work then runs on the victim CPU, where it is measured
+	ip netns exec "$NS_G" ethtool -K "$IF_G" tso off &&
 	ip netns exec "$NS_V" sh -c "echo 1 > /sys/class/net/$IF_V/threaded" || return 1
 	NAPI_PID=$(pgrep -x "napi/$IF_V-.*" | head -1)
 	if [ -z "$NAPI_PID" ]; then
@@ -71,10 +76,16 @@ lab_up() {
 	[ -n "$VMAC" ]
 }
 
+# gen_probe: "xdp-live=ok|REASON af-packet=ok|REASON" for the lab's veth
+gen_probe() { gns "$GEN" probe dev "$IF_G" 2>/dev/null; }
+
 echo_start() {
 	local out
 	out=$(mktemp /tmp/cf-echo.XXXXXX)
-	vns taskset -c "$CF_VCPU" "$GEN" echo port $ECHO_PORT sink-port $SINK_PORT > "$out" &
+	# nsenter and taskset exec: $! is the responder itself, so lab_down's
+	# kill reaches it (a shell function in the background would not)
+	nsenter --net="/run/netns/$NS_V" taskset -c "$CF_VCPU" \
+		"$GEN" echo port $ECHO_PORT sink-port $SINK_PORT > "$out" &
 	ECHO_PID=$!
 	for _ in $(seq 50); do
 		grep -q ready "$out" && { rm -f "$out"; return 0; }
@@ -85,18 +96,20 @@ echo_start() {
 }
 
 # gen_send ARGS...: one generator run in the generator namespace, output: key=value line
-# (SCHED_FIFO unless CF_GEN_FIFO=0)
+# (SCHED_FIFO unless CF_GEN_FIFO=0); CF_GEN picks the backend: auto (the
+# default: live frames where the kernel allows them), xdp-live or af-packet
 gen_send() {
 	local rt=()
 	# real-time generator: a steady offered load on a shared machine
 	[ "${CF_GEN_FIFO:-1}" = 1 ] && rt=(chrt -f 10)
 	gns "${rt[@]}" "$GEN" send dev "$IF_G" dmac "$VMAC" dst4 $IP_V dst6 fd77::2 cpu "$CF_GCPU" \
-		port $SINK_PORT legit-src $IP_G legit-port $LEGIT_PORT echo-port $ECHO_PORT "$@"
+		port $SINK_PORT legit-src $IP_G legit-port $LEGIT_PORT echo-port $ECHO_PORT \
+		gen "${CF_GEN:-auto}" "$@"
 }
 
 # victim_stats: one line of key=value counters of the victim side
-#   vpkts  frames the victim's veth took from its ring (every frame that
-#          reached the victim, filtered or not)
+#   vpkts  frames the victim's veth received (every frame that reached
+#          the victim, filtered or not, whichever way the generator sent it)
 #   vdrop  frames lost because the victim's ring was full (overload)
 #   udp    packets the IP layers delivered up (v4 + v6 InDelivers): every
 #          datagram that passed the filter reached UDP (the sink socket is
@@ -106,8 +119,7 @@ gen_send() {
 #   napi   NAPI thread run time, ns (/proc/PID/schedstat)
 victim_stats() {
 	local vp vd u4 u6 cpu napi
-	vp=$(ip netns exec "$NS_V" ethtool -S "$IF_V" | awk '/rx_queue_[0-9]+_xdp_packets/ {s += $2} END {print s + 0}')
-	vd=$(ip -n "$NS_V" -s -j link show "$IF_V" | jq '.[0].stats64.rx.dropped')
+	read -r vp vd < <(ip -n "$NS_V" -s -j link show "$IF_V" | jq -r '.[0].stats64.rx | "\(.packets) \(.dropped)"')
 	u4=$(vns awk '$1 == "Ip:" && !h {for (i = 2; i <= NF; i++) if ($i == "InDelivers") c = i; h = 1; next}
 		$1 == "Ip:" {print $c}' /proc/net/snmp)
 	u6=$(vns awk '$1 == "Ip6InDelivers" {print $2}' /proc/net/snmp6)
