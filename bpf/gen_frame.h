@@ -166,8 +166,8 @@ static __always_inline __u64 gen_mix48(__u64 x)
 /* one IPv6/UDP frame from fd77:<48 bits>::1, UDP checksum computed */
 static __always_inline void gen_write_v6(GEN_CFG *cfg, struct gen_v6 *f, __u64 net48)
 {
-	__u32 *src = (void *)f + __builtin_offsetof(struct gen_v6, ip.saddr);
-	__u32 *dst = (void *)f + __builtin_offsetof(struct gen_v6, ip.daddr), sum;
+	/* the addresses sit at offset 22 of the frame: written byte-wise */
+	__u32 src[4], dst[4], sum;
 
 	gen_eth(cfg, (void *)f, GEN_ETH_P_IPV6);
 	f->ip.version = 6;
@@ -185,6 +185,8 @@ static __always_inline void gen_write_v6(GEN_CFG *cfg, struct gen_v6 *f, __u64 n
 	GEN_UNROLL
 	for (int i = 0; i < 4; i++)
 		dst[i] = cfg->v6_dst[i];
+	__builtin_memcpy(&f->ip.saddr, src, sizeof(src));
+	__builtin_memcpy(&f->ip.daddr, dst, sizeof(dst));
 	f->udp.source = bpf_htons(cfg->flood_sport);
 	f->udp.dest = bpf_htons(cfg->flood_dport);
 	f->udp.len = bpf_htons(GEN_FRAME_LEN - 14 - 40);
@@ -192,7 +194,8 @@ static __always_inline void gen_write_v6(GEN_CFG *cfg, struct gen_v6 *f, __u64 n
 	f->pad[0] = 0;
 	f->pad[1] = 0;
 	/* pseudo header (addresses, length, next header) + UDP header + payload */
-	sum = gen_csum_add(src, 16, 0);
+	sum = gen_csum_add(src, 8, 0);
+	sum = gen_csum_add(dst, 8, sum);
 	sum += f->udp.len + bpf_htons(GEN_IPPROTO_UDP);
 	sum = gen_csum_add(&f->udp, (GEN_FRAME_LEN - 14 - 40) / 2, sum);
 	sum = gen_csum_fold(sum);

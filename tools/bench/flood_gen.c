@@ -273,7 +273,7 @@ struct sender {
 
 static int live_run(struct sender *s, uint64_t repeat)
 {
-	uint8_t frame[GEN_FRAME_LEN] = { 0 };
+	uint8_t frame[GEN_FRAME_LEN] __attribute__((aligned(8))) = { 0 };
 	struct xdp_md ctx_in = { .data_end = GEN_FRAME_LEN, .ingress_ifindex = s->ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		    .data_in = frame, .data_size_in = sizeof(frame),
@@ -367,7 +367,8 @@ static void sender_close(struct sender *s)
  * sent, as it does with live frames */
 static int packet_batch(struct sender *s)
 {
-	static uint8_t frames[GEN_BATCH][GEN_FRAME_LEN];
+	/* 8-aligned: the checksums read the frames as 16-bit words */
+	static uint8_t frames[GEN_BATCH][GEN_FRAME_LEN] __attribute__((aligned(8)));
 	struct mmsghdr msgs[GEN_BATCH];
 	struct iovec iov[GEN_BATCH];
 	int n = 0, done = 0;
