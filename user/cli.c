@@ -559,7 +559,7 @@ static int do_dev(int argc, char **argv)
 static int do_attach(int argc, char **argv)
 {
 	struct corral_attach_opts o = { .mode = CORRAL_ATTACH_XDP, .clock = -1 };
-	bool has_mode = false;
+	bool has_mode = false, fell_back = false;
 	char err[768];
 	int i, ret;
 
@@ -633,11 +633,16 @@ static int do_attach(int argc, char **argv)
 		corral_errorf("attach: missing \"dev IFACE\"");
 		return CORRAL_EXIT_USAGE;
 	}
+	o.fallback = !has_mode;
+	o.fell_back = &fell_back;
 	ret = corral_attach(&o, err, sizeof(err));
 	if (ret) {
 		corral_errorf("%s", err);
 		return CORRAL_EXIT_FAIL;
 	}
+	if (fell_back)
+		fprintf(stderr, "corral: attach %s: no native XDP in its driver; attached in "
+			"xdp-generic mode\n", o.ifname);
 	return 0;
 }
 

@@ -356,8 +356,9 @@ static int dev_remove(__u32 ifindex, const struct corral_dev *d)
 	return ret;
 }
 
+/* *mode: in, what was asked (o->mode); out, the mode attached */
 static int xdp_attach(const struct corral_attach_opts *o, int ifindex, int prog_fd,
-		      bool replace, char *err, size_t errlen)
+		      bool replace, enum corral_attach_mode *mode, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	char path[256];
@@ -379,6 +380,14 @@ static int xdp_attach(const struct corral_attach_opts *o, int ifindex, int prog_
 	}
 	lo.flags = o->mode == CORRAL_ATTACH_XDP ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
 	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+	if (fd < 0 && errno == EOPNOTSUPP && o->mode == CORRAL_ATTACH_XDP && o->fallback) {
+		/* the driver has no native XDP: the generic hook runs the same
+		 * program after the stack has built the skb */
+		lo.flags = XDP_FLAGS_SKB_MODE;
+		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+		if (fd >= 0)
+			*mode = CORRAL_ATTACH_XDP_GENERIC;
+	}
 	if (fd < 0) {
 		ret = -errno;
 		if (ret == -EOPNOTSUPP && o->mode == CORRAL_ATTACH_XDP)
@@ -445,7 +454,8 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 	struct corral_bpf *skel = NULL;
 	struct corral_dev old = {}, nd = {};
 	char msg[512], path[256];
-	bool first, had_old = false;
+	bool first, had_old = false, fell = false;
+	enum corral_attach_mode mode;
 	__u32 key;
 	int ifindex, lock_fd, devs_fd = -1, ret;
 
@@ -496,8 +506,12 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 		had_old = false;
 	}
 
+	mode = o->mode;
+	if (o->fallback && had_old && old.mode == CORRAL_ATTACH_XDP_GENERIC &&
+	    mode == CORRAL_ATTACH_XDP)
+		mode = CORRAL_ATTACH_XDP_GENERIC;   /* no mode named: keep it */
 	/* a mode change: remove the old hook first */
-	if (had_old && old.mode != o->mode) {
+	if (had_old && old.mode != mode) {
 		ret = dev_remove(key, &old);
 		if (ret) {
 			snprintf(msg, sizeof(msg), "remove old attachment: %s", strerror(-ret));
@@ -506,7 +520,7 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 		had_old = false;
 	}
 
-	if (o->mode == CORRAL_ATTACH_TC) {
+	if (mode == CORRAL_ATTACH_TC) {
 		ret = tc_attach_point(ifindex, BPF_TC_INGRESS,
 				      bpf_program__fd(skel->progs.corral_tc_in));
 		if (ret) {
@@ -514,10 +528,14 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 			goto fail_msg;
 		}
 	} else {
-		ret = xdp_attach(o, ifindex, bpf_program__fd(skel->progs.corral_xdp), had_old,
-				 msg, sizeof(msg));
+		struct corral_attach_opts xo = *o;
+
+		xo.mode = mode;
+		ret = xdp_attach(&xo, ifindex, bpf_program__fd(skel->progs.corral_xdp), had_old,
+				 &mode, msg, sizeof(msg));
 		if (ret)
 			goto fail_msg;
+		fell = mode != xo.mode;
 	}
 	if (o->egress) {
 		ret = tc_attach_point(ifindex, BPF_TC_EGRESS,
@@ -525,7 +543,7 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 		if (ret) {
 			snprintf(msg, sizeof(msg), "tc egress attach: %s", strerror(-ret));
 			if (!had_old) {
-				struct corral_dev tmp = { .mode = o->mode, .egress = 0 };
+				struct corral_dev tmp = { .mode = mode, .egress = 0 };
 
 				snprintf(tmp.ifname, sizeof(tmp.ifname), "%s", o->ifname);
 				dev_remove(key, &tmp);
@@ -534,12 +552,12 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 		}
 	} else if (had_old && old.egress) {
 		tc_detach_point(ifindex, BPF_TC_EGRESS);
-		if (o->mode != CORRAL_ATTACH_TC)
+		if (mode != CORRAL_ATTACH_TC)
 			tc_hook_destroy(ifindex);
 	}
 
 	snprintf(nd.ifname, sizeof(nd.ifname), "%s", o->ifname);
-	nd.mode = o->mode;
+	nd.mode = mode;
 	nd.egress = o->egress;
 	if (bpf_map_update_elem(devs_fd, &key, &nd, BPF_ANY)) {
 		ret = -errno;
@@ -551,6 +569,8 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 	close(devs_fd);
 	corral_bpf__destroy(skel);
 	close(lock_fd);
+	if (o->fell_back)
+		*o->fell_back = fell;
 	return 0;
 
 fail_msg:

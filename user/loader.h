@@ -28,6 +28,11 @@ struct corral_attach_opts {
 	bool egress;
 	__u32 sources;      /* 0: keep the loaded size, or the default */
 	int clock;          /* enum corral_clock, -1: default (coarse) */
+	bool fallback;      /* mode xdp was not asked for by name: where the
+			     * driver has no native XDP, attach xdp-generic
+			     * (and keep an existing xdp-generic attachment) */
+	bool *fell_back;    /* out, optional: true when native XDP was refused
+			     * and this attach fell back to xdp-generic */
 };
 
 int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen);

@@ -77,6 +77,34 @@ mode_check() { # MODE XDP_MODE_EXPECTED
 	ce_eq "xdp mode on cev0" "$(xdp_mode_of cev0)" drv
 }
 
+# a bridge has no native XDP: the kernel refuses drv mode on it
+@test "attach: no native XDP (bridge): mode xdp refuses and attaches nothing; no mode falls back to xdp-generic" {
+	ip -n "$CE_VIC" link add cedum0 type bridge
+	ip -n "$CE_VIC" link set cedum0 up
+	run ce_corral attach dev cedum0 mode xdp
+	[ "$status" -ne 0 ]
+	[[ $output == *"native XDP not supported (try mode xdp-generic)"* ]] ||
+		{ echo "unexpected: $output" >&2; false; }
+	ce_eq "xdp on cedum0 after the refusal" "$(xdp_mode_of cedum0)" none
+	# the refused attach loaded nothing either
+	run ce_corral dev show
+	[ "$status" -ne 0 ]
+	CE_ATTACHED+=(cedum0)
+	run ce_corral attach dev cedum0
+	[ "$status" -eq 0 ]
+	[[ $output == *"cedum0: no native XDP in its driver; attached in xdp-generic mode"* ]] ||
+		{ echo "no fallback notice: $output" >&2; false; }
+	ce_eq "xdp on cedum0" "$(xdp_mode_of cedum0)" skb
+	ce_corral -j dev show | jq -e '[.. | objects | select(.ifname? == "cedum0" and .mode? == "xdp-generic")] | length == 1'
+	# a native device beside it still gets native XDP
+	ce_attach cev0
+	ce_eq "xdp on cev0" "$(xdp_mode_of cev0)" drv
+	# re-attach with no mode keeps xdp-generic and says nothing
+	run ce_corral attach dev cedum0
+	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "re-attach: $status $output" >&2; false; }
+	ce_eq "xdp on cedum0 after re-attach" "$(xdp_mode_of cedum0)" skb
+}
+
 @test "attach: two devices share one policy and one bucket per source" {
 	local d0 d1
 	ce_attach cev0 mode xdp
