@@ -194,6 +194,27 @@ probe_sources() {
 	wait "$CTL"
 }
 
+# PSI hidden by an empty tmpfs over /proc/pressure in a private mount
+# namespace: the controller runs on without the signal and says so once
+@test "PSI missing: one warning names /proc/pressure/cpu, the other signals keep working" {
+	command -v unshare >/dev/null || skip "needs unshare"
+	printf 'controller target pressure 50\ncontroller target cpu 85%%\n' >"$TMP/p.conf"
+	nsenter --net="/run/netns/$VIC" unshare -m --propagation private \
+		sh -c 'mount -t tmpfs none /proc/pressure && exec "$0" run -c "$1"' \
+		"$CORRAL" "$TMP/p.conf" >>"$TMP/run.log" 2>&1 3>&- &
+	CTL=$!
+	PIDS+=("$CTL")
+	wait_until 5 test -s "$TMP/controller.json"
+	wait_until 5 jq -e '.ticks >= 5' "$TMP/controller.json" || { cat "$TMP/run.log" >&2; false; }
+	kill -0 "$CTL"
+	jq -e '.targets.pressure == 0.5 and (.signals | has("cpu")) and (.signals | has("pressure") | not)' \
+		"$TMP/controller.json" || { cat "$TMP/controller.json" >&2; false; }
+	n=$(grep -c '/proc/pressure/cpu: No such file or directory (signal not used until it recovers)' "$TMP/run.log")
+	[ "$n" -eq 1 ] || { echo "warnings: $n" >&2; cat "$TMP/run.log" >&2; false; }
+	kill -TERM "$CTL"
+	wait "$CTL"
+}
+
 @test "fail-safe: kill -9 while shedding, class 6 passes after the timeout; restart adopts" {
 	[ -x "$SVC" ] && [ -x "$CLIENTS" ] || skip "no $SVC or $CLIENTS"
 	# a listener that never accepts: the service, stopped
