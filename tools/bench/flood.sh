@@ -4,7 +4,8 @@
 #   tools/bench/flood.sh [quick|full]     (root; quick is the default)
 #
 # Lab (tools/bench/flood_lab.sh): generator namespace -> veth -> victim
-# namespace; the generator (build/tools/flood_gen, XDP live frames) runs on
+# namespace; the generator (build/tools/flood_gen: XDP live frames where the
+# kernel allows them, else AF_PACKET; CF_GEN=xdp-live|af-packet forces one) runs on
 # CPU $CF_GCPU, the victim's threaded NAPI on CPU $CF_VCPU. Every method
 # runs against every point, RUNS times, in one invocation. Per run it
 # records offered frames, frames the victim took, frames that reached the
@@ -85,7 +86,7 @@ noise() {
 		awk '{busy = $4 - $2; idle = $5 - $3; printf "%s=%.0f%% ", $1, 100 * busy / (busy + idle + 1e-9)}'
 }
 
-echo "point,method,target_pps,run,sent,secs,vpkts,vdrop,delivered,busy_ticks,napi_ns,legit_sent,legit_ok,lat_p50_us,lat_p99_us" > "$OUT_CSV"
+echo "point,method,target_pps,run,sent,secs,vpkts,vdrop,delivered,busy_ticks,napi_ns,legit_sent,legit_ok,lat_p50_us,lat_p99_us,gen" > "$OUT_CSV"
 NOISE_LOG=()
 
 one_run() { # point fam nsrc rate burst table legit method target run
@@ -101,7 +102,7 @@ one_run() { # point fam nsrc rate burst table legit method target run
 	fi
 	local d
 	d() { echo $(( $(get "$1" "$a") - $(get "$1" "$b") )); }
-	echo "$point,$m,$target,$run,$(get sent "$out"),$(get secs "$out"),$(d vpkts),$(d vdrop),$(d udp),$(d busy),$(d napi),$(get legit_sent "$out"),$(get legit_ok "$out"),$(get lat_p50_us "$out"),$(get lat_p99_us "$out")" >> "$OUT_CSV"
+	echo "$point,$m,$target,$run,$(get sent "$out"),$(get secs "$out"),$(d vpkts),$(d vdrop),$(d udp),$(d busy),$(d napi),$(get legit_sent "$out"),$(get legit_ok "$out"),$(get lat_p50_us "$out"),$(get lat_p99_us "$out"),$(sed -n 's/^gen=\([a-z-]*\).*/\1/p' <<< "$out")" >> "$OUT_CSV"
 	printf '  %-10s %-19s %8s run %d: sent %s victim %s delivered %s legit %s/%s\n' \
 		"$point" "$m" "$target" "$run" "$(get sent "$out")" "$(d vpkts)" "$(d udp)" \
 		"$(get legit_ok "$out")" "$(get legit_sent "$out")"

@@ -19,6 +19,9 @@
 #   legit     share of the legit client's requests answered, p99 latency
 set -u
 CSV=$1 MD=$2 SIZE=$3 START=$4 HZ=$5 NOISE=$6 DOCS=$7
+# plots are named after the page: bench-flood.md -> flood-cpu.png, flood-legit.png
+PLOT=$(basename "$MD" .md)
+PLOT=${PLOT#bench-}
 SUMMARY=$(mktemp /tmp/cf-summary.XXXXXX)
 trap 'rm -f "$SUMMARY"' EXIT
 
@@ -69,6 +72,9 @@ END {
 	echo "Run $START on $(uname -r), $(nproc) CPUs; generator on CPU ${CF_GCPU:-0}, victim NAPI on CPU ${CF_VCPU:-1}."
 	echo "Reproduce: \`make bench\` (or \`sudo tools/bench/flood.sh $SIZE\`). Raw runs: \`$(basename "${MD%.md}.csv")\`."
 	echo "Method notes: \`docs/flood.md\`."
+	echo
+	echo "Generator: $(awk -F, 'NR > 1 && $16 != "" && !s[$16]++ { printf "%s%s", n++ ? ", " : "", $16 }' "$CSV")" \
+		"(flood_gen backend; the offered column is the rate it reached)."
 	echo
 	echo "Idle load of each CPU in the second before each point (noise): $NOISE"
 	echo
@@ -121,7 +127,7 @@ if command -v gnuplot > /dev/null; then
 	awk -F'\t' '{ print $1 }' "$tmp/cpu" | awk '!s[$0]++' > "$tmp/methods"
 	awk -F'\t' '{ print $2 }' "$tmp/cpu" | awk '!s[$0]++' > "$tmp/points"
 	{
-		printf 'set terminal pngcairo size 900,500\nset output "%s/flood-cpu.png"\n' "$DOCS"
+		printf 'set terminal pngcairo size 900,500\nset output "%s/%s-cpu.png"\n' "$DOCS" "$PLOT"
 		echo 'set title "victim CPU per frame (NAPI thread ns), unpaced flood"'
 		echo 'set ylabel "ns per frame"; set logscale y; set key outside right; set grid ytics'
 		echo 'set style data linespoints; set xtics rotate by -20'
@@ -143,7 +149,7 @@ if command -v gnuplot > /dev/null; then
 	# legit share against offered rate (first point's sweep)
 	first=$(head -1 "$SUMMARY" | cut -f1)
 	{
-		printf 'set terminal pngcairo size 900,500\nset output "%s/flood-legit.png"\n' "$DOCS"
+		printf 'set terminal pngcairo size 900,500\nset output "%s/%s-legit.png"\n' "$DOCS" "$PLOT"
 		echo "set title \"legitimate client answered share vs offered flood ($first)\""
 		echo 'set xlabel "offered flood (Mpps)"; set ylabel "answered share"; set yrange [0:1.05]'
 		echo 'set key outside right; set grid; set style data linespoints'
@@ -162,9 +168,9 @@ if command -v gnuplot > /dev/null; then
 	gnuplot "$tmp/legit.gp" || echo "flood_report: gnuplot legit plot failed" >&2
 	rm -rf "$tmp"
 	{
-		echo "![victim CPU per frame](flood-cpu.png)"
+		echo "![victim CPU per frame]($PLOT-cpu.png)"
 		echo
-		echo "![legit success vs flood rate](flood-legit.png)"
+		echo "![legit success vs flood rate]($PLOT-legit.png)"
 	} >> "$MD"
 fi
 echo "flood: wrote $MD"
