@@ -7,7 +7,8 @@
 #   make fuzz      open-ended differential and parser fuzzing (FUZZ_SECONDS)
 #   make demo      lab demo: a service under flood, without and with corral
 #   make bench     benchmarks, written to docs/benchmarks.md
-#   make install   PREFIX=/usr/local DESTDIR=
+#   make install   PREFIX=/usr/local DESTDIR= (binary, man page, systemd unit in
+#                  UNITDIR=$(PREFIX)/lib/systemd/system)
 #   make clean
 #
 # V=1 shows full commands. VMLINUX_H=path uses a given vmlinux.h.
@@ -17,8 +18,10 @@
 .DEFAULT_GOAL := all
 
 BUILD     ?= build
+VERSION   := $(shell cat VERSION)
 PREFIX    ?= /usr/local
 DESTDIR   ?=
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 CLANG     ?= clang
 CC        ?= cc
 BPFTOOL   ?= bpftool
@@ -83,6 +86,10 @@ $(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(BPF_HDRS) $(SKELS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# the version string is used in cli.c only
+CPPFLAGS  += -DCORRAL_VERSION='"$(VERSION)"'
+$(BUILD)/user/cli.o: VERSION
+
 $(BUILD)/libcorral.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -143,6 +150,9 @@ bench: all
 install: all
 	install -D -m 0755 $(BUILD)/corral $(DESTDIR)$(PREFIX)/sbin/corral
 	$(if $(MANS),install -D -m 0644 $(MANS) -t $(DESTDIR)$(PREFIX)/share/man/man8/)
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' tools/systemd/corral.service.in \
+		> $(DESTDIR)$(UNITDIR)/corral.service
 
 clean:
 	rm -rf $(BUILD)

@@ -18,7 +18,7 @@ FUZZ_SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-o
 # -Wno-sign-compare: clang (unlike gcc) warns inside the system macro NLMSG_OK
 FUZZ_CFLAGS     := -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -std=gnu11 \
 		   -D_GNU_SOURCE $(FUZZ_SAN)
-FUZZ_CPPFLAGS   := -Iuser -I$(BUILD) -Ibpf
+FUZZ_CPPFLAGS   := -Iuser -I$(BUILD) -Ibpf -DCORRAL_VERSION='"$(VERSION)"'
 FUZZ_PARSER_SECONDS ?= 60
 FUZZ_PARSERS    ?= $(FUZZ_NAMES)
 

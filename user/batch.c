@@ -5,6 +5,10 @@
  * "syn" lines are kept apart from the configuration ops: each one
  * describes the whole SYN gate, so the last one is stored, after the
  * configuration ops (which are the ones that can conflict).
+ *
+ * "attach" and "detach" lines are kept apart too, in file order, and go
+ * first: the policy needs loaded maps. A failure in the policy or the SYN
+ * gate puts the devices back as they were (dev_cmd.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +16,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "dev_cmd.h"
 #include "syn_cmd.h"
 
 /* the batch and its syn line; b first, so a struct corral_batch * is one */
@@ -20,6 +25,9 @@ struct batch_priv {
 	bool has_syn;
 	struct corral_syn_op syn;
 	char syn_where[300];
+	struct corral_dev_op *devs;
+	char **dev_where;
+	size_t ndev, devcap;
 };
 
 int corral_split_words(char *line, char **argv, int max)
@@ -46,10 +54,15 @@ int corral_split_words(char *line, char **argv, int max)
 
 void corral_batch_free(struct corral_batch *b)
 {
+	struct batch_priv *bp = (struct batch_priv *)b;
 	size_t i;
 
 	if (!b)
 		return;
+	for (i = 0; i < bp->ndev; i++)
+		free(bp->dev_where[i]);
+	free(bp->dev_where);
+	free(bp->devs);
 	for (i = 0; i < b->n; i++)
 		free(b->where[i]);
 	free(b->where);
@@ -76,6 +89,28 @@ static int batch_push(struct corral_batch *b, const struct corral_op *op, const 
 	if (!b->where[b->n])
 		return -ENOMEM;
 	b->ops[b->n++] = *op;
+	return 0;
+}
+
+static int dev_push(struct batch_priv *bp, const struct corral_dev_op *op, const char *where)
+{
+	if (bp->ndev == bp->devcap) {
+		size_t cap = bp->devcap ? bp->devcap * 2 : 4;
+		void *o = realloc(bp->devs, cap * sizeof(*bp->devs));
+
+		if (!o)
+			return -ENOMEM;
+		bp->devs = o;
+		o = realloc(bp->dev_where, cap * sizeof(*bp->dev_where));
+		if (!o)
+			return -ENOMEM;
+		bp->dev_where = o;
+		bp->devcap = cap;
+	}
+	bp->dev_where[bp->ndev] = strdup(where);
+	if (!bp->dev_where[bp->ndev])
+		return -ENOMEM;
+	bp->devs[bp->ndev++] = *op;
 	return 0;
 }
 
@@ -119,6 +154,19 @@ int corral_batch_parse_stream(FILE *f, const char *name, struct corral_batch **o
 				snprintf(err, errlen, "%s: %s", where,
 					 msg[0] ? msg : "controller: invalid line");
 				ret = ret < 0 ? ret : -EINVAL;
+				goto fail;
+			}
+			continue;
+		}
+		if (!strcmp(argv[0], "attach") || !strcmp(argv[0], "detach")) {
+			struct corral_dev_op dop;
+
+			ret = corral_dev_parse(argc, argv, true, &dop, msg, sizeof(msg));
+			if (!ret)
+				ret = dev_push(bp, &dop, where);
+			if (ret) {
+				snprintf(err, errlen, "%s: %s", where,
+					 ret == -ENOMEM ? strerror(ENOMEM) : msg);
 				goto fail;
 			}
 			continue;
@@ -189,9 +237,11 @@ int corral_batch_parse_file(const char *path, struct corral_batch **out, corral_
 	return ret;
 }
 
-int corral_batch_apply(struct corral_batch *b, char *err, size_t errlen)
+/* the policy and the SYN gate, after the devices */
+static int apply_policy(void *arg, char *err, size_t errlen)
 {
-	struct batch_priv *bp = (struct batch_priv *)b;
+	struct batch_priv *bp = arg;
+	struct corral_batch *b = &bp->b;
 	int ret;
 
 	if (b->n) {
@@ -202,4 +252,57 @@ int corral_batch_apply(struct corral_batch *b, char *err, size_t errlen)
 	if (bp->has_syn)
 		return corral_syn_commit(&bp->syn, bp->syn_where, err, errlen);
 	return 0;
+}
+
+size_t corral_batch_devices(const struct corral_batch *b)
+{
+	return ((const struct batch_priv *)b)->ndev;
+}
+
+int corral_batch_check(struct corral_batch *b, unsigned int flags, char *err, size_t errlen)
+{
+	struct batch_priv *bp = (struct batch_priv *)b;
+	struct corral_dev_apply a = {
+		.ops = bp->devs,
+		.n = bp->ndev,
+		.where = (const char *const *)bp->dev_where,
+		.keep_one = b->n || bp->has_syn || (flags & CORRAL_BATCH_CONVERGE),
+	};
+	int ndev, ret;
+
+	ndev = corral_dev_ops_check(&a, err, errlen);
+	if (ndev < 0)
+		return ndev;
+	if (b->n) {
+		bool attaches = false;
+
+		for (size_t i = 0; i < bp->ndev; i++)
+			attaches |= !bp->devs[i].detach;
+		ret = corral_ops_check(b->ops, b->n, (const char *const *)b->where, attaches,
+				       err, errlen);
+		if (ret)
+			return ret;
+	} else if (bp->has_syn && !ndev) {
+		snprintf(err, errlen, "%s: not loaded (attach a device first)", bp->syn_where);
+		return -ENOENT;
+	}
+	return ndev;
+}
+
+int corral_batch_apply(struct corral_batch *b, unsigned int flags,
+		       void (*notice)(const char *ifname), char *err, size_t errlen)
+{
+	struct batch_priv *bp = (struct batch_priv *)b;
+	struct corral_dev_apply a = {
+		.ops = bp->devs,
+		.n = bp->ndev,
+		.where = (const char *const *)bp->dev_where,
+		.keep_one = b->n || bp->has_syn || (flags & CORRAL_BATCH_CONVERGE),
+		.converge = flags & CORRAL_BATCH_CONVERGE,
+		.notice = notice,
+		.then = apply_policy,
+		.arg = bp,
+	};
+
+	return corral_dev_ops_apply(&a, err, errlen);
 }

@@ -16,6 +16,7 @@
 
 #include "batch.h"
 #include "cli.h"
+#include "dev_cmd.h"
 #include "loader.h"
 #include "out.h"
 #include "state.h"
@@ -55,7 +56,8 @@ static bool is_help(const char *w)
 static const char usage_main[] =
 	"Usage: corral [-j] [-p] [-v] OBJECT COMMAND [ARGS]\n"
 	"       corral [-v] -f FILE          batch: one command per line, '#' comments\n"
-	"       corral help | corral OBJECT help\n"
+	"       corral -c FILE               check a batch file, apply nothing\n"
+	"       corral --version | corral help | corral OBJECT help\n"
 	"OBJECT := { attach | detach | dev | mode | aggregate | limit | class |\n"
 	"            allow | deny | shed | syn | status | top | run }\n"
 	"  -j  JSON output   -p  pretty JSON   -v  libbpf debug messages\n";
@@ -103,7 +105,8 @@ static const struct usage usages[] = {
 		 "herd on starts jittered admission now and needs a window DURATION\n" },
 	{ "status", "Usage: corral status [dev IFACE]\n" },
 	{ "top", "Usage: corral top [count N]\n" },
-	{ "run", "Usage: corral run [-c FILE] [--metrics [ADDR:]PORT] [--interval DURATION]\n" },
+	{ "run", "Usage: corral run [-c FILE] [--check] [--metrics [ADDR:]PORT] "
+		 "[--interval DURATION]\n" },
 };
 
 static const char *usage_of(const char *obj)
@@ -556,115 +559,26 @@ static int do_dev(int argc, char **argv)
 
 /* ---- attach / detach ------------------------------------------------------------ */
 
-static int do_attach(int argc, char **argv)
+static void fallback_notice(const char *ifname)
 {
-	struct corral_attach_opts o = { .mode = CORRAL_ATTACH_XDP, .clock = -1 };
-	bool has_mode = false, fell_back = false;
-	char err[768];
-	int i, ret;
-
-	if (argc < 2 || is_help(argv[1]))
-		return print_usage("attach", argc < 2 ? stderr : stdout);
-	for (i = 1; i < argc; i++) {
-		const char *w = argv[i];
-
-#define NEXT() do { if (++i >= argc) { \
-		corral_errorf("attach: missing argument after \"%s\"", w); \
-		return CORRAL_EXIT_USAGE; } } while (0)
-#define DUP(cond) do { if (cond) { \
-		corral_errorf("attach: duplicate \"%s\"", w); \
-		return CORRAL_EXIT_USAGE; } } while (0)
-		if (is(w, "dev")) {
-			DUP(o.ifname);
-			NEXT();
-			if (!argv[i][0] || strlen(argv[i]) >= IF_NAMESIZE) {
-				corral_errorf("attach: invalid device \"%s\"", argv[i]);
-				return CORRAL_EXIT_USAGE;
-			}
-			o.ifname = argv[i];
-		} else if (is(w, "mode")) {
-			DUP(has_mode);
-			NEXT();
-			if (is(argv[i], "xdp"))
-				o.mode = CORRAL_ATTACH_XDP;
-			else if (is(argv[i], "xdp-generic"))
-				o.mode = CORRAL_ATTACH_XDP_GENERIC;
-			else if (is(argv[i], "tc"))
-				o.mode = CORRAL_ATTACH_TC;
-			else {
-				corral_errorf("attach: invalid mode \"%s\"", argv[i]);
-				return CORRAL_EXIT_USAGE;
-			}
-			has_mode = true;
-		} else if (is(w, "egress")) {
-			DUP(o.egress);
-			o.egress = true;
-		} else if (is(w, "sources")) {
-			__u32 n;
-
-			DUP(o.sources);
-			NEXT();
-			if (corral_parse_u32_range(argv[i], 1, 1u << 28, &n)) {
-				corral_errorf("attach: invalid sources \"%s\"", argv[i]);
-				return CORRAL_EXIT_USAGE;
-			}
-			o.sources = n;
-		} else if (is(w, "clock")) {
-			DUP(o.clock >= 0);
-			NEXT();
-			if (is(argv[i], "coarse"))
-				o.clock = CORRAL_CLOCK_COARSE;
-			else if (is(argv[i], "precise"))
-				o.clock = CORRAL_CLOCK_PRECISE;
-			else if (is(argv[i], "fake"))
-				o.clock = CORRAL_CLOCK_FAKE;
-			else {
-				corral_errorf("attach: invalid clock \"%s\"", argv[i]);
-				return CORRAL_EXIT_USAGE;
-			}
-		} else {
-			corral_errorf("attach: unknown argument \"%s\"", w);
-			return CORRAL_EXIT_USAGE;
-		}
-#undef NEXT
-#undef DUP
-	}
-	if (!o.ifname) {
-		corral_errorf("attach: missing \"dev IFACE\"");
-		return CORRAL_EXIT_USAGE;
-	}
-	o.fallback = !has_mode;
-	o.fell_back = &fell_back;
-	ret = corral_attach(&o, err, sizeof(err));
-	if (ret) {
-		corral_errorf("%s", err);
-		return CORRAL_EXIT_FAIL;
-	}
-	if (fell_back)
-		fprintf(stderr, "corral: attach %s: no native XDP in its driver; attached in "
-			"xdp-generic mode\n", o.ifname);
-	return 0;
+	fprintf(stderr, "corral: attach %s: no native XDP in its driver; attached in "
+		"xdp-generic mode\n", ifname);
 }
 
-static int do_detach(int argc, char **argv)
+/* attach and detach: one device op, applied as a list of one */
+static int do_dev_op(int argc, char **argv)
 {
+	struct corral_dev_op op;
+	struct corral_dev_apply a = { .ops = &op, .n = 1, .notice = fallback_notice };
 	char err[768];
 
 	if (argc < 2 || is_help(argv[1]))
-		return print_usage("detach", argc < 2 ? stderr : stdout);
-	if (!is(argv[1], "dev")) {
-		corral_errorf("detach: unknown argument \"%s\"", argv[1]);
+		return print_usage(argv[0], argc < 2 ? stderr : stdout);
+	if (corral_dev_parse(argc, argv, false, &op, err, sizeof(err))) {
+		corral_errorf("%s", err);
 		return CORRAL_EXIT_USAGE;
 	}
-	if (argc < 3) {
-		corral_errorf("detach: missing argument after \"dev\"");
-		return CORRAL_EXIT_USAGE;
-	}
-	if (argc > 3) {
-		corral_errorf("detach: unknown argument \"%s\"", argv[3]);
-		return CORRAL_EXIT_USAGE;
-	}
-	if (corral_detach(argv[2], err, sizeof(err))) {
+	if (corral_dev_ops_apply(&a, err, sizeof(err))) {
 		corral_errorf("%s", err);
 		return CORRAL_EXIT_FAIL;
 	}
@@ -717,7 +631,7 @@ static int do_config(int argc, char **argv)
 	return 0;
 }
 
-static int do_batch(const char *path)
+static int do_batch(const char *path, bool check)
 {
 	struct corral_batch *b;
 	char err[1024];
@@ -728,7 +642,10 @@ static int do_batch(const char *path)
 		corral_errorf("%s", err);
 		return ret == -EINVAL ? CORRAL_EXIT_USAGE : CORRAL_EXIT_FAIL;
 	}
-	ret = corral_batch_apply(b, err, sizeof(err));
+	if (check)
+		ret = corral_batch_check(b, 0, err, sizeof(err)) < 0 ? -1 : 0;
+	else
+		ret = corral_batch_apply(b, 0, fallback_notice, err, sizeof(err));
 	corral_batch_free(b);
 	if (ret) {
 		corral_errorf("%s", err);
@@ -771,8 +688,8 @@ static const struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } cmds[] = {
-	{ "attach", do_attach },
-	{ "detach", do_detach },
+	{ "attach", do_dev_op },
+	{ "detach", do_dev_op },
 	{ "dev", do_dev },
 	{ "mode", do_config },
 	{ "aggregate", do_config },
@@ -829,6 +746,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 int corral_main(int argc, char **argv)
 {
 	const char *batch = NULL;
+	bool check = false;
 	const struct cmd *c;
 	int i = 1;
 
@@ -839,6 +757,15 @@ int corral_main(int argc, char **argv)
 
 		if (is_help(w))
 			return print_usage(NULL, stdout);
+		if (is(w, "--version") || is(w, "-V")) {
+			printf("corral %s (libbpf %s)\n", CORRAL_VERSION, libbpf_version_string());
+			return 0;
+		}
+		if (is(w, "-c") || is(w, "--check")) {
+			/* "corral -c FILE": check a batch file, apply nothing */
+			check = true;
+			w = "-f";
+		}
 		if (is(w, "-f") || is(w, "-batch")) {
 			if (++i >= argc) {
 				corral_errorf("missing FILE after \"%s\"", w);
@@ -872,7 +799,7 @@ int corral_main(int argc, char **argv)
 		}
 		if (need_privilege("batch"))
 			return CORRAL_EXIT_FAIL;
-		return do_batch(batch);
+		return do_batch(batch, check);
 	}
 	if (i >= argc)
 		return print_usage(NULL, stderr);

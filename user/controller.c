@@ -253,13 +253,20 @@ static void clear_owned_word(struct ctl *c)
 	c->herd_on = 0;
 }
 
+static void attach_notice(const char *ifname)
+{
+	logf_ts("controller: attach %s: no native XDP in its driver; attached in xdp-generic mode",
+		ifname);
+}
+
 /* install a parsed config: apply its batch, then switch the controller */
 static int conf_install(struct ctl *c, struct conf_load *cl, char *err, size_t errlen)
 {
 	int r;
 
 	if (cl->batch) {
-		r = corral_batch_apply(cl->batch, err, errlen);
+		r = corral_batch_apply(cl->batch, CORRAL_BATCH_CONVERGE, attach_notice, err,
+				       errlen);
 		corral_batch_free(cl->batch);
 		cl->batch = NULL;
 		if (r)
@@ -805,9 +812,11 @@ static void reload(struct ctl *c)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: corral run [-c FILE] [--metrics [ADDR:]PORT] [--interval DURATION]\n"
-		"  -c FILE               config: batch commands plus \"controller ...\" lines,\n"
-		"                        applied at start and re-read on SIGHUP\n"
+		"Usage: corral run [-c FILE] [--check] [--metrics [ADDR:]PORT] [--interval DURATION]\n"
+		"  -c FILE               config: batch commands, attach/detach lines and\n"
+		"                        \"controller ...\" lines, applied at start and re-read\n"
+		"                        on SIGHUP (attach lines name the whole device set)\n"
+		"  --check               validate the file against the running state, apply nothing\n"
 		"  --metrics [ADDR:]PORT serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 		"  --interval DURATION   control period (default 100ms; overrides the file)\n");
 }
@@ -818,16 +827,19 @@ int cmd_run(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "check", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static struct ctl c;   /* large; one controller per process */
 	const char *metrics_spec = NULL;
+	bool check = false;
 	struct conf_load cl;
 	char err[512];
 	sigset_t mask;
 	int opt, r, rc = 1;
 
+	sigemptyset(&mask);
 	memset(&c, 0, sizeof(c));
 	c.diag_fd = c.timer_fd = c.sig_fd = -1;
 	optind = 1;
@@ -847,6 +859,9 @@ int cmd_run(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			break;
+		case 'n':
+			check = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -871,6 +886,28 @@ int cmd_run(int argc, char **argv)
 	if (cl.conf.hb_timeout_ns < 2 * (c.cli_interval_ns ? c.cli_interval_ns
 							   : cl.conf.interval_ns)) {
 		fprintf(stderr, "corral: run: heartbeat-timeout must be at least twice the interval\n");
+		goto out_batch;
+	}
+	if (check) {
+		/* everything start would check, against the running state; no change */
+		if (cl.batch) {
+			r = corral_batch_check(cl.batch, CORRAL_BATCH_CONVERGE, err, sizeof(err));
+		} else {
+			r = corral_handle_open(&c.h);
+			if (!r)
+				corral_handle_close(&c.h);
+			r = r == -ENOENT ? 0 : 1;
+		}
+		if (r < 0) {
+			fprintf(stderr, "corral: run: %s\n", err);
+			goto out_batch;
+		}
+		if (!r) {
+			fprintf(stderr, "corral: run: %s: nothing attached and the file attaches "
+				"nothing (add \"attach dev IF\")\n", c.conf_path ? c.conf_path : "-");
+			goto out_batch;
+		}
+		rc = 0;
 		goto out_batch;
 	}
 	law_params_default(&c.lp);
@@ -909,7 +946,7 @@ int cmd_run(int argc, char **argv)
 	r = corral_handle_open(&c.h);
 	if (r) {
 		fprintf(stderr, "corral: run: %s: %s%s\n", corral_pin_dir(), strerror(-r),
-			r == -ENOENT ? " (corral is not attached; add \"attach dev IF\" to the config)"
+			r == -ENOENT ? " (nothing is attached; add \"attach dev IF\" to the config)"
 				     : "");
 		goto out_metrics;
 	}

@@ -1072,3 +1072,41 @@ close:
 	corral_handle_close(&h);
 	return ret;
 }
+
+int corral_ops_check(const struct corral_op *ops, size_t n, const char *const *where,
+		     bool loaded, char *err, size_t errlen)
+{
+	struct corral_handle h;
+	struct corral_state s;
+	char msg[512];
+	size_t i;
+	int ret;
+
+	ret = corral_handle_open(&h);
+	if (ret == -ENOENT && !loaded)
+		return corral_seterr(err, errlen, "not loaded (attach a device first)"), -ENOENT;
+	if (ret == -ENOENT) {
+		/* the file's own attach loads a fresh corral: check against that */
+		ret = corral_state_init(&s);
+		if (ret)
+			return corral_seterr(err, errlen, "%s", strerror(-ret)), ret;
+	} else if (ret) {
+		return corral_seterr(err, errlen, "%s: open: %s", corral_pin_dir(), strerror(-ret)), ret;
+	} else {
+		ret = corral_state_load(&h, &s);
+		corral_handle_close(&h);
+		if (ret)
+			return corral_seterr(err, errlen, "read state: %s", strerror(-ret)), ret;
+	}
+	for (i = 0; i < n && !ret; i++) {
+		ret = corral_state_apply(&s, &ops[i], msg, sizeof(msg));
+		if (ret == -ENOMEM)
+			snprintf(msg, sizeof(msg), "%s", strerror(ENOMEM));
+		if (ret && where && where[i])
+			corral_seterr(err, errlen, "%s: %s", where[i], msg);
+		else if (ret)
+			corral_seterr(err, errlen, "%s", msg);
+	}
+	corral_state_free(&s);
+	return ret;
+}

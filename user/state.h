@@ -114,6 +114,13 @@ int corral_state_load(const struct corral_handle *h, struct corral_state *s);
 int corral_state_store(struct corral_handle *h, struct corral_state *s,
 		       char *err, size_t errlen);
 
+/*
+ * What corral_ops_commit would say, changing nothing: ops applied in memory
+ * to the loaded state, or (when nothing is loaded and loaded is true: the
+ * same file attaches a device first) to a fresh default state.
+ */
+int corral_ops_check(const struct corral_op *ops, size_t n, const char *const *where,
+		     bool loaded, char *err, size_t errlen);
 /* lock, load, apply ops in order, store: the whole of a config command */
 int corral_ops_commit(const struct corral_op *ops, size_t n, const char *const *where,
 		      char *err, size_t errlen);

@@ -56,6 +56,21 @@ static void test_batch_good(void **state)
 	corral_batch_free(b);
 }
 
+/* attach/detach lines are kept apart from the policy, in file order */
+static void test_batch_device_lines(void **state)
+{
+	struct corral_batch *b;
+	char err[256];
+	FILE *f = text("attach dev lo mode tc egress\nlimit add default rate 1kpps\n"
+		       "detach dev gone0\n");
+
+	assert_int_equal(corral_batch_parse_stream(f, "d", &b, NULL, NULL, err, sizeof(err)), 0);
+	fclose(f);
+	assert_int_equal(b->n, 1);
+	assert_int_equal(corral_batch_devices(b), 2);
+	corral_batch_free(b);
+}
+
 static void test_batch_one_bad_line(void **state)
 {
 	static const char *const bad[] = {
@@ -63,12 +78,26 @@ static void test_batch_one_bad_line(void **state)
 		"mode set monitor\nstatus\n",
 		"limit add 300.1.1.1/33 rate 5\n",
 		"mode set monitor\ncontroller target 0.8\n",
+		"attach dev lo\nattach dev cenope0\n",
+		"attach dev lo mode turbo\n",
+		"attach mode xdp\n",
+		"attach dev lo sources\n",
+		"detach dev\n",
+		"detach lo\n",
+		"detach dev lo egress\n",
 	};
 	static const char *const msg[] = {
 		"f:3: class: invalid class \"9\"",
 		"f:2: \"status\" is not a configuration command",
 		"f:1: limit: invalid prefix \"300.1.1.1/33\"",
 		"f:2: controller: not accepted here",
+		"f:2: attach: no device \"cenope0\"",
+		"f:1: attach: invalid mode \"turbo\"",
+		"f:1: attach: missing \"dev IFACE\"",
+		"f:1: attach: missing argument after \"sources\"",
+		"f:1: detach: missing argument after \"dev\"",
+		"f:1: detach: expected \"dev IFACE\"",
+		"f:1: detach: unknown argument \"egress\"",
 	};
 	struct corral_batch *b;
 	char err[256];
@@ -237,6 +266,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batch_good),
+		cmocka_unit_test(test_batch_device_lines),
 		cmocka_unit_test(test_batch_one_bad_line),
 		cmocka_unit_test(test_batch_controller_lines),
 		cmocka_unit_test(test_batch_conflict_in_memory),
