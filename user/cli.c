@@ -17,6 +17,7 @@
 #include "batch.h"
 #include "cli.h"
 #include "dev_cmd.h"
+#include "save.h"
 #include "loader.h"
 #include "out.h"
 #include "state.h"
@@ -59,7 +60,7 @@ static const char usage_main[] =
 	"       corral -c FILE               check a batch file, apply nothing\n"
 	"       corral --version | corral help | corral OBJECT help\n"
 	"OBJECT := { attach | detach | dev | mode | aggregate | limit | class |\n"
-	"            allow | deny | shed | syn | status | top | run }\n"
+	"            allow | deny | shed | syn | status | top | save | flush | run }\n"
 	"  -j  JSON output   -p  pretty JSON   -v  libbpf debug messages\n";
 
 struct usage {
@@ -71,6 +72,10 @@ static const struct usage usages[] = {
 	{ "attach", "Usage: corral attach dev IFACE [mode xdp|xdp-generic|tc] [egress] [sources N]\n"
 		    "                     [clock coarse|precise|fake]\n" },
 	{ "detach", "Usage: corral detach dev IFACE\n" },
+	{ "save", "Usage: corral save\n"
+		  "  print the running configuration as a batch file (corral -f reads it back)\n" },
+	{ "flush", "Usage: corral flush\n"
+		   "  every policy setting back to its default; devices stay attached\n" },
 	{ "dev", "Usage: corral dev show\n" },
 	{ "mode", "Usage: corral mode set [enforce|monitor] [malformed pass|drop]\n"
 		  "       corral mode show\n" },
@@ -654,6 +659,72 @@ static int do_batch(const char *path, bool check)
 	return 0;
 }
 
+/* ---- save / flush ---------------------------------------------------------------- */
+
+static int save_line(void *arg, const char *line)
+{
+	print_string(PRINT_ANY, NULL, "%s\n", line);
+	return 0;
+}
+
+static int do_save(int argc, char **argv)
+{
+	static struct corral_portset ports;
+	struct corral_dev_entry devs[CORRAL_DEVS_MAX];
+	struct corral_save_in in = { .synports = &ports, .devs = devs };
+	struct corral_handle h;
+	struct corral_state s;
+	int ret;
+
+	if (argc > 1 && is_help(argv[1]))
+		return print_usage("save", stdout);
+	if (argc > 1) {
+		corral_errorf("save: unknown argument \"%s\"", argv[1]);
+		return CORRAL_EXIT_USAGE;
+	}
+	ret = load_state(&h, &s);
+	if (ret)
+		return ret;
+	corral_synports_read(&h, &ports);
+	in.ndev = corral_devs_list(h.devs_fd, devs, CORRAL_DEVS_MAX);
+	if (in.ndev < 0) {
+		corral_errorf("save: corral_devs: %s", strerror(-in.ndev));
+		ret = CORRAL_EXIT_FAIL;
+		goto out;
+	}
+	in.s = &s;
+	out_begin();
+	out_open_array("lines");
+	ret = corral_save_emit(&in, save_line, NULL);
+	out_close_array();
+	out_end();
+	if (ret) {
+		corral_errorf("save: %s", strerror(-ret));
+		ret = CORRAL_EXIT_FAIL;
+	}
+out:
+	corral_state_free(&s);
+	corral_handle_close(&h);
+	return ret;
+}
+
+static int do_flush(int argc, char **argv)
+{
+	char err[512];
+
+	if (argc > 1 && is_help(argv[1]))
+		return print_usage("flush", stdout);
+	if (argc > 1) {
+		corral_errorf("flush: unknown argument \"%s\"", argv[1]);
+		return CORRAL_EXIT_USAGE;
+	}
+	if (corral_flush(err, sizeof(err))) {
+		corral_errorf("flush: %s", err);
+		return CORRAL_EXIT_FAIL;
+	}
+	return 0;
+}
+
 static int do_help(int argc, char **argv)
 {
 	if (argc > 1 && !is_help(argv[1]))
@@ -701,6 +772,8 @@ static const struct cmd {
 	{ "syn", do_syn },
 	{ "status", do_status },
 	{ "top", do_top },
+	{ "save", do_save },
+	{ "flush", do_flush },
 #ifdef CORRAL_HAVE_RUN
 	{ "run", do_run },
 #endif

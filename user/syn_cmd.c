@@ -127,6 +127,20 @@ int corral_syn_parse(int argc, char **argv, struct corral_syn_op *op, char *err,
 
 /* ---- store --------------------------------------------------------------------- */
 
+void corral_syn_cfg_apply(struct corral_cfg *c, const struct corral_syn_op *op)
+{
+	if (op->off) {
+		c->syn_on = 0;
+		c->syn_herd = CORRAL_HERD_OFF;
+		return;
+	}
+	c->syn_on = 1;
+	c->syn_rate = op->rate;
+	c->syn_burst = op->burst;
+	c->syn_herd = op->herd;
+	c->syn_window_ns = op->window_ns;
+}
+
 static void synport_put(struct corral_handle *h, __u32 port, __u8 v)
 {
 	if (CORRAL_SYNPORT(h, port) != v)
@@ -145,9 +159,8 @@ int corral_syn_store(struct corral_handle *h, const struct corral_syn_op *op, __
 		return -ENOENT;
 	}
 	corral_cfg_begin(h, &c);
+	corral_syn_cfg_apply(&c, op);
 	if (op->off) {
-		c.syn_on = 0;
-		c.syn_herd = CORRAL_HERD_OFF;
 		corral_cfg_commit(h, &c);
 		corral_syn_write(h, 0);
 		for (port = 0; port < 65536; port++)
@@ -161,11 +174,6 @@ int corral_syn_store(struct corral_handle *h, const struct corral_syn_op *op, __
 			synport_put(h, port, 1);
 
 	/* 2. configuration: a running controller sees the new herd mode first */
-	c.syn_on = 1;
-	c.syn_rate = op->rate;
-	c.syn_burst = op->burst;
-	c.syn_herd = op->herd;
-	c.syn_window_ns = op->window_ns;
 	corral_cfg_commit(h, &c);
 
 	/* 3. dynamic word */

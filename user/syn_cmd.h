@@ -51,6 +51,9 @@ struct corral_syn_op {
  */
 int corral_syn_parse(int argc, char **argv, struct corral_syn_op *op, char *err, size_t errlen);
 
+/* the cfg.syn_* fields op sets (what corral_syn_store commits) */
+void corral_syn_cfg_apply(struct corral_cfg *c, const struct corral_syn_op *op);
+
 /*
  * Write op into a handle whose ctl, cfg and synports are mapped; the
  * caller holds the writer lock. now_ns and salt start a manual herd.
