@@ -114,8 +114,9 @@ expect_error() {
 	expect_error turbo attach dev cev0 mode turbo
 	expect_error nosuch0 detach dev nosuch0
 	expect_error nosuch0 status dev nosuch0
-	# native XDP where the driver has none: a clear error, no fallback
-	run ce_corral attach dev cebr0
+	# native XDP asked for by name where the driver has none: a clear error,
+	# nothing attached (with no mode named, attach falls back: attach.bats)
+	run ce_corral attach dev cebr0 mode xdp
 	[ "$status" -ne 0 ]
 	[[ $output == *cebr0* && $output == *native* ]] || { echo "message: $output" >&2; false; }
 	ce_eq "xdp on cebr0" "$(ip -n "$CE_VIC" -j -d link show cebr0 | jq -r '.[0].xdp.mode // "none"')" none
