@@ -221,7 +221,10 @@ static int dry_run(const struct corral_dev_op *ops, size_t n, const char *const 
 			continue;
 		}
 		if (k == ns) {
-			snprintf(err, errlen, "%s%sdetach %s: not attached", pre, sep, ops[i].ifname);
+			/* an empty set here means nothing is loaded (the pins go
+			 * with the last device) */
+			snprintf(err, errlen, "%s%sdetach %s: %s", pre, sep, ops[i].ifname,
+				 ns ? "not attached" : "not loaded");
 			return -ENOENT;
 		}
 		memmove(set[k], set[k + 1], (size_t)(ns - k - 1) * IF_NAMESIZE);
