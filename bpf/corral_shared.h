@@ -33,7 +33,7 @@
 #define CORRAL_MAX_DESTS (1u << 16)     /* default egress per-destination table */
 #endif
 #ifndef CORRAL_MAX_PREFIX_RULES
-#define CORRAL_MAX_PREFIX_RULES 65536   /* allow + deny + class src + limit rules */
+#define CORRAL_MAX_PREFIX_RULES 262144  /* allow + deny + class src + limit rules */
 #endif
 #ifndef CORRAL_MAX_PORT_RULES
 #define CORRAL_MAX_PORT_RULES 1024
@@ -169,8 +169,11 @@ struct corral_policy {
 	__u8 flags;        /* CORRAL_POL_* */
 	__u8 list;         /* enum corral_list */
 	__u8 class;
-	__u8 pad[5];
+	__u8 list_after;   /* the list once list_expires_ns has passed: that of
+			    * the next containing list rule (enum corral_list) */
+	__u8 pad[4];
 	struct corral_limit limit;
+	__u64 list_expires_ns;  /* 0: the list rule never expires */
 };
 
 /* Source of truth for prefix rules, read back by "show" commands. */
@@ -190,6 +193,8 @@ struct corral_prefix_rule {
 	__u8 class;        /* CORRAL_RULE_CLASS */
 	__u8 pad[7];
 	struct corral_limit limit;  /* CORRAL_RULE_LIMIT */
+	__u64 expires_ns;  /* ALLOW/DENY with a timeout: when it goes, on the
+			    * data plane's clock; 0 = never */
 };
 
 struct corral_port_rule_key {
@@ -232,6 +237,9 @@ struct corral_cfg {
 	__u64 syn_rate;          /* static SYN admissions per second, 0 = no cap */
 	__u64 syn_burst;         /* SYN bucket burst */
 	__u64 syn_window_ns;     /* herd window, 0 = sized by the controller */
+	__u64 list_expiry_ns;    /* earliest expires_ns of a timed allow/deny
+				  * rule, 0 = none: when the controller (or the
+				  * next command) removes the expired ones */
 };
 
 enum corral_herd_mode {

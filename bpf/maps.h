@@ -45,7 +45,7 @@ struct {
 /* compiled source policy: one LPM lookup answers list, class and limit */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, CORRAL_MAX_PREFIX_RULES);
+	__uint(max_entries, CORRAL_MAX_PREFIX_RULES + 1);   /* + the IPv4 barrier */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct corral_lpm_key);
 	__type(value, struct corral_policy);
@@ -55,6 +55,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CORRAL_MAX_PREFIX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);   /* read by userspace only */
 	__type(key, struct corral_prefix_rule_key);
 	__type(value, struct corral_prefix_rule);
 } corral_prules SEC(".maps");

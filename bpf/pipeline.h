@@ -79,9 +79,19 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 	/* 2. lists */
 	pol = policy_lookup(cfg, p->src, p->family);
 	if (pol && (pol->flags & CORRAL_POL_LIST)) {
-		if (pol->list == CORRAL_LIST_DENY)
+		__u8 list = pol->list;
+		__u64 exp = pol->list_expires_ns;
+
+		/* a timed rule goes on its own, before userspace removes it */
+		if (exp) {
+			now = ctx_now(ctl);
+			have_now = 1;
+			if (now >= exp)
+				list = pol->list_after;
+		}
+		if (list == CORRAL_LIST_DENY)
 			return verdict_drop(cfg, CORRAL_ROW_NONE, CORRAL_R_DENY, p->len);
-		if (pol->list == CORRAL_LIST_ALLOW) {
+		if (list == CORRAL_LIST_ALLOW) {
 			stats_add(0, CORRAL_R_ALLOW, p->len);
 			return CORRAL_V_PASS;
 		}

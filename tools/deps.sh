@@ -6,7 +6,7 @@ PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
  libcmocka-dev libjson-c-dev libmicrohttpd-dev libncurses-dev
  iproute2 ethtool netsniff-ng hping3 nftables iptables jq bats scdoc
  gnuplot-nox prometheus systemd procps psmisc util-linux ncat
- valgrind libclang-rt-dev"
+ valgrind libclang-rt-dev fail2ban"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
@@ -21,6 +21,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# install daemons (fail2ban, nginx, ...) without starting them: tests run
+# their own instances
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing

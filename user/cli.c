@@ -93,9 +93,11 @@ static const struct usage usages[] = {
 		   "       corral class default CLASS\n"
 		   "       corral class show\n"
 		   "CLASS := 0..7 (0 critical, never shed; 7 bulk)\n" },
-	{ "allow", "Usage: corral allow add|del PREFIX\n"
+	{ "allow", "Usage: corral allow add PREFIX [timeout DURATION]\n"
+		   "       corral allow del PREFIX\n"
 		   "       corral allow show\n" },
-	{ "deny", "Usage: corral deny add|del PREFIX\n"
+	{ "deny", "Usage: corral deny add PREFIX [timeout DURATION]\n"
+		  "       corral deny del PREFIX\n"
 		  "       corral deny show\n" },
 	{ "shed", "Usage: corral shed set LEVEL [scope new|all]\n"
 		  "       corral shed off\n"
@@ -425,11 +427,27 @@ static int show_list(bool allow)
 	out_begin();
 	out_open_array(allow ? "allow" : "deny");
 	for (i = 0; i < s.npr; i++) {
+		__u64 e = s.pr[i].val.expires_ns;
+
 		if (s.pr[i].key.kind != kind)
 			continue;
-		print_string(PRINT_ANY, NULL, "%s\n", corral_lpm_str(&s.pr[i].key.pfx, b, sizeof(b)));
+		print_string(PRINT_ANY, NULL, "%s", corral_lpm_str(&s.pr[i].key.pfx, b, sizeof(b)));
+		if (e)
+			print_text(" timeout %llus left", (unsigned long long)
+				   ((e - s.now_ns + 999999999ull) / 1000000000ull));
+		print_text("\n");
 	}
 	out_close_array();
+	/* JSON: the list stays an array of prefixes; time left beside it */
+	out_open_object("expires_ms");
+	for (i = 0; i < s.npr; i++) {
+		__u64 e = s.pr[i].val.expires_ns;
+
+		if (s.pr[i].key.kind == kind && e)
+			print_u64(PRINT_JSON, corral_lpm_str(&s.pr[i].key.pfx, b, sizeof(b)), NULL,
+				  (e - s.now_ns) / 1000000ull);
+	}
+	out_close_object();
 	out_end();
 	corral_state_free(&s);
 	corral_handle_close(&h);

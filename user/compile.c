@@ -144,7 +144,7 @@ int corral_policy_compile(const struct corral_prule *rules, size_t n,
 	qsort(lens, nlens, sizeof(lens[0]), u32_cmp);
 
 	for (i = 0; i < nn; i++) {
-		const struct corral_prule *list = NULL, *cls = NULL, *limit = NULL;
+		const struct corral_prule *list = NULL, *after = NULL, *cls = NULL, *limit = NULL;
 		struct corral_pol_entry *e = &res[i];
 		size_t j;
 
@@ -162,13 +162,20 @@ int corral_policy_compile(const struct corral_prule *rules, size_t n,
 			nd = bsearch(&m, nodes, nn, sizeof(*nodes), key_cmp);
 			if (!nd)
 				continue;
-			if (!list)
+			if (!list) {
 				list = nd->list;
+			} else if (nd->list && !after && list->val.expires_ns &&
+				   (!nd->list->val.expires_ns ||
+				    nd->list->val.expires_ns > list->val.expires_ns)) {
+				/* what the data plane applies once the timed rule
+				 * has expired (the next list rule that outlives it) */
+				after = nd->list;
+			}
 			if (!cls)
 				cls = nd->cls;
 			if (!limit)
 				limit = nd->limit;
-			if (list && cls && limit)
+			if (list && cls && limit && (!list->val.expires_ns || after))
 				break;
 		}
 		e->key = nodes[i].key;
@@ -178,6 +185,10 @@ int corral_policy_compile(const struct corral_prule *rules, size_t n,
 			e->val.flags |= CORRAL_POL_LIST;
 			e->val.list = list->key.kind == CORRAL_RULE_ALLOW ? CORRAL_LIST_ALLOW
 									 : CORRAL_LIST_DENY;
+			e->val.list_expires_ns = list->val.expires_ns;
+			if (after)
+				e->val.list_after = after->key.kind == CORRAL_RULE_ALLOW
+							    ? CORRAL_LIST_ALLOW : CORRAL_LIST_DENY;
 		}
 		if (cls) {
 			e->val.flags |= CORRAL_POL_CLASS;

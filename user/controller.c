@@ -117,6 +117,7 @@ struct ctl {
 #define WARN_SOURCES  0x20
 #define WARN_JSON     0x40
 #define WARN_SNMP     0x80
+#define WARN_EXPIRE   0x100
 
 static void logf_ts(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_ts(const char *fmt, ...)
@@ -671,6 +672,26 @@ static void herd_tick(struct ctl *c, const struct corral_counter *cur, __u64 now
 	}
 }
 
+/*
+ * Timed allow/deny entries: the data plane stops applying one when it
+ * expires; here the expired entries leave the maps (a load leaves them out,
+ * the store deletes them) and the trie is compiled without them.
+ */
+static void expire_lists(struct ctl *c)
+{
+	__u64 due = corral_cfg_live(&c->h)->list_expiry_ns;
+	char err[256];
+	int r;
+
+	if (!due || due > corral_dp_now(&c->h))
+		return;
+	r = corral_ops_commit(NULL, 0, NULL, err, sizeof(err));
+	if (r)
+		warn_once(c, WARN_EXPIRE, "removing expired allow/deny entries", r);
+	else
+		c->warned &= ~WARN_EXPIRE;
+}
+
 static void tick(struct ctl *c)
 {
 	__u64 t0 = corral_now_ns();
@@ -684,6 +705,7 @@ static void tick(struct ctl *c)
 
 	corral_heartbeat(&c->h);
 	c->snap.hb_ns = __atomic_load_n(&c->h.ctl->heartbeat_ns, __ATOMIC_RELAXED);
+	expire_lists(c);
 	read_signals(c, t0, cur);
 	if (c->stats_ok)
 		herd_tick(c, cur, t0, prev_stats_ns ? (double)(t0 - prev_stats_ns) / 1e9

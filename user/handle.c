@@ -47,6 +47,13 @@ __u64 corral_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 }
 
+__u64 corral_dp_now(const struct corral_handle *h)
+{
+	__u64 f = h && h->ctl ? __atomic_load_n(&h->ctl->fake_now_ns, __ATOMIC_ACQUIRE) : 0;
+
+	return f ? f : corral_now_ns();
+}
+
 static int pin_open(const char *name)
 {
 	char path[256];

@@ -93,6 +93,8 @@ void corral_syn_write(struct corral_handle *h, __u64 word);    /* ctl->syn, one 
 __u64 corral_syn_read(const struct corral_handle *h);
 void corral_heartbeat(struct corral_handle *h);                /* ctl->heartbeat_ns = now */
 __u64 corral_now_ns(void);                                     /* CLOCK_MONOTONIC */
+/* the data plane's clock: its fake clock when loaded with one, else corral_now_ns() */
+__u64 corral_dp_now(const struct corral_handle *h);
 
 /* mmap an mmapable array map fd whole; length in *len. NULL + errno on failure */
 void *corral_map_mmap(int fd, size_t *len, __u32 *value_size, __u32 *max_entries);

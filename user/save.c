@@ -86,14 +86,23 @@ static int ptrule_cmp(const void *pa, const void *pb)
 	return a->key.port_hi < b->key.port_hi ? -1 : a->key.port_hi > b->key.port_hi;
 }
 
-static void prefix_rules(struct emit *e, const struct corral_prule *pr, size_t n, __u32 kind)
+static void prefix_rules(struct emit *e, const struct corral_prule *pr, size_t n, __u32 kind,
+			 __u64 now)
 {
-	char p[CORRAL_PREFIX_STRLEN], l[160];
+	char p[CORRAL_PREFIX_STRLEN], l[160], t[48];
 
 	for (size_t i = 0; i < n; i++) {
+		__u64 x = pr[i].val.expires_ns;
+
 		if (pr[i].key.kind != kind)
 			continue;
 		corral_lpm_str(&pr[i].key.pfx, p, sizeof(p));
+		/* a timed entry keeps the time it has left, rounded up to 1 s */
+		t[0] = 0;
+		if (x && (kind == CORRAL_RULE_ALLOW || kind == CORRAL_RULE_DENY))
+			snprintf(t, sizeof(t), " timeout %llus",
+				 (unsigned long long)((x > now ? x - now : 0) + 999999999ull) /
+					 1000000000ull);
 		switch (kind) {
 		case CORRAL_RULE_LIMIT:
 			line(e, "limit add %s%s", p, limit_words(&pr[i].val.limit, l, sizeof(l)));
@@ -102,10 +111,10 @@ static void prefix_rules(struct emit *e, const struct corral_prule *pr, size_t n
 			line(e, "class add %u src %s", pr[i].val.class, p);
 			break;
 		case CORRAL_RULE_ALLOW:
-			line(e, "allow add %s", p);
+			line(e, "allow add %s%s", p, t);
 			break;
 		case CORRAL_RULE_DENY:
-			line(e, "deny add %s", p);
+			line(e, "deny add %s%s", p, t);
 			break;
 		}
 	}
@@ -196,7 +205,7 @@ int corral_save_emit(const struct corral_save_in *in, corral_line_fn fn, void *a
 			line(&e, "class add %u proto %s dport %u-%u", r->cls,
 			     corral_proto_name(r->key.proto_idx), r->key.port_lo, r->key.port_hi);
 	}
-	prefix_rules(&e, pr, s->npr, CORRAL_RULE_CLASS);
+	prefix_rules(&e, pr, s->npr, CORRAL_RULE_CLASS, s->now_ns);
 	for (i = 0; i < 64; i++)
 		if (c->dscp_class[i] != CORRAL_CLASS_ANY)
 			line(&e, "class add %u dscp %d", c->dscp_class[i], i);
@@ -205,9 +214,9 @@ int corral_save_emit(const struct corral_save_in *in, corral_line_fn fn, void *a
 		line(&e, "limit add default%s", limit_words(&c->dflt, l, sizeof(l)));
 	if (c->egress_buckets && limit_set(&c->egress))
 		line(&e, "limit add egress%s", limit_words(&c->egress, l, sizeof(l)));
-	prefix_rules(&e, pr, s->npr, CORRAL_RULE_LIMIT);
-	prefix_rules(&e, pr, s->npr, CORRAL_RULE_ALLOW);
-	prefix_rules(&e, pr, s->npr, CORRAL_RULE_DENY);
+	prefix_rules(&e, pr, s->npr, CORRAL_RULE_LIMIT, s->now_ns);
+	prefix_rules(&e, pr, s->npr, CORRAL_RULE_ALLOW, s->now_ns);
+	prefix_rules(&e, pr, s->npr, CORRAL_RULE_DENY, s->now_ns);
 
 	line(&e, "shed tune epoch %s timeout %s", dur(c->epoch_ns, d1, sizeof(d1)),
 	     dur(c->hb_timeout_ns, d2, sizeof(d2)));

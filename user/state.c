@@ -308,7 +308,10 @@ static int parse_class(struct pc *pc, struct corral_op *op)
 
 static int parse_list(struct pc *pc, struct corral_op *op, bool allow)
 {
-	if (is(pc->argv[1], "add"))
+	bool add = is(pc->argv[1], "add");
+	int err;
+
+	if (add)
 		op->kind = allow ? CORRAL_OP_ALLOW_ADD : CORRAL_OP_DENY_ADD;
 	else if (is(pc->argv[1], "del"))
 		op->kind = allow ? CORRAL_OP_ALLOW_DEL : CORRAL_OP_DENY_DEL;
@@ -316,9 +319,21 @@ static int parse_list(struct pc *pc, struct corral_op *op, bool allow)
 		return CORRAL_PARSE_NOT_CONFIG;
 	if (pc->argc < 3)
 		return missing(pc, pc->argv[1]);
-	if (pc->argc > 3)
+	err = prefix_arg(pc, pc->argv[2], &op->list.pfx);
+	if (err)
+		return err;
+	if (pc->argc == 3)
+		return 0;
+	if (!add || !is(pc->argv[3], "timeout"))
 		return unknown(pc, pc->argv[3]);
-	return prefix_arg(pc, pc->argv[2], &op->list.pfx);
+	if (pc->argc < 5)
+		return missing(pc, "timeout");
+	if (corral_parse_duration(pc->argv[4], &op->list.timeout_ns) ||
+	    op->list.timeout_ns > CORRAL_LIST_TIMEOUT_MAX_NS)
+		return invarg(pc, "timeout (at most 1 year)", pc->argv[4]);
+	if (pc->argc > 5)
+		return unknown(pc, pc->argv[5]);
+	return 0;
 }
 
 static int parse_shed(struct pc *pc, struct corral_op *op)
@@ -438,6 +453,10 @@ void corral_state_free(struct corral_state *s)
 {
 	free(s->pr);
 	free(s->pt);
+	free(s->pidx);
+	s->pidx = NULL;
+	s->pidx_cap = 0;
+	s->pidx_ok = false;
 	s->pr = NULL;
 	s->pt = NULL;
 	s->npr = s->npt = s->pr_cap = s->pt_cap = 0;
@@ -450,15 +469,84 @@ static void prule_key(struct corral_prefix_rule_key *k, __u32 kind, const struct
 	corral_prefix_to_lpm(p, &k->pfx);
 }
 
+static size_t pkey_hash(const struct corral_prefix_rule_key *k)
+{
+	const unsigned char *b = (const unsigned char *)k;
+	__u64 h = 1469598103934665603ull;   /* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* the index slot holding key k, or the empty slot where it would go */
+static size_t pidx_slot(const struct corral_state *s, const struct corral_prefix_rule_key *k)
+{
+	size_t m = s->pidx_cap - 1, i = pkey_hash(k) & m;
+
+	while (s->pidx[i] && memcmp(&s->pr[s->pidx[i] - 1].key, k, sizeof(*k)))
+		i = (i + 1) & m;
+	return i;
+}
+
+static int pidx_build(struct corral_state *s, size_t want)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * want)
+		cap *= 2;
+	if (cap != s->pidx_cap) {
+		__u32 *p = realloc(s->pidx, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->pidx = p;
+		s->pidx_cap = cap;
+	}
+	memset(s->pidx, 0, cap * sizeof(*s->pidx));
+	for (size_t i = 0; i < s->npr; i++)
+		s->pidx[pidx_slot(s, &s->pr[i].key)] = (__u32)i + 1;
+	s->pidx_ok = true;
+	return 0;
+}
+
 static struct corral_prule *prule_find(struct corral_state *s,
 				       const struct corral_prefix_rule_key *k)
 {
 	size_t i;
 
-	for (i = 0; i < s->npr; i++)
-		if (!memcmp(&s->pr[i].key, k, sizeof(*k)))
-			return &s->pr[i];
-	return NULL;
+	if (!s->pidx_ok && pidx_build(s, s->npr + 1)) {
+		/* no memory for the index: the slow way */
+		for (i = 0; i < s->npr; i++)
+			if (!memcmp(&s->pr[i].key, k, sizeof(*k)))
+				return &s->pr[i];
+		return NULL;
+	}
+	i = s->pidx[pidx_slot(s, k)];
+	return i ? &s->pr[i - 1] : NULL;
+}
+
+/* drop slot i, shifting later members of its probe run back (no tombstones) */
+static void pidx_delete(struct corral_state *s, size_t i)
+{
+	size_t m = s->pidx_cap - 1, j = i;
+
+	for (;;) {
+		size_t home;
+
+		s->pidx[i] = 0;
+		for (;;) {
+			j = (j + 1) & m;
+			if (!s->pidx[j])
+				return;
+			home = pkey_hash(&s->pr[s->pidx[j] - 1].key) & m;
+			/* j's entry may move to i only if its home is not in (i, j] */
+			if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+				break;
+		}
+		s->pidx[i] = s->pidx[j];
+		i = j;
+	}
 }
 
 static int prule_put(struct corral_state *s, const struct corral_prefix_rule_key *k,
@@ -481,6 +569,12 @@ static int prule_put(struct corral_state *s, const struct corral_prefix_rule_key
 		}
 		r = &s->pr[s->npr++];
 		r->key = *k;
+		if (s->pidx_ok) {
+			if (2 * s->npr > s->pidx_cap)
+				s->pidx_ok = pidx_build(s, s->npr) == 0;
+			else
+				s->pidx[pidx_slot(s, k)] = (__u32)s->npr;
+		}
 	}
 	r->val = *v;
 	return 0;
@@ -488,7 +582,16 @@ static int prule_put(struct corral_state *s, const struct corral_prefix_rule_key
 
 static void prule_remove(struct corral_state *s, struct corral_prule *r)
 {
-	*r = s->pr[--s->npr];
+	size_t pos = (size_t)(r - s->pr), last = s->npr - 1;
+
+	if (s->pidx_ok) {
+		pidx_delete(s, pidx_slot(s, &r->key));
+		/* the last rule moves into the hole: repoint its slot */
+		if (pos != last)
+			s->pidx[pidx_slot(s, &s->pr[last].key)] = (__u32)pos + 1;
+	}
+	*r = s->pr[last];
+	s->npr--;
 }
 
 static struct corral_ptrule *ptrule_find(struct corral_state *s,
@@ -522,6 +625,8 @@ static int apply_list(struct corral_state *s, const struct corral_op *op, char *
 	char buf[CORRAL_PREFIX_STRLEN];
 	struct corral_prule *r;
 
+	if (op->list.timeout_ns)
+		v.expires_ns = (s->now_ns ? s->now_ns : corral_now_ns()) + op->list.timeout_ns;
 	corral_prefix_str(&op->list.pfx, buf, sizeof(buf));
 	prule_key(&k, kind, &op->list.pfx);
 	if (!add) {
@@ -817,6 +922,7 @@ int corral_state_load(const struct corral_handle *h, struct corral_state *s)
 	corral_state_init(s);
 	corral_cfg_begin(h, &s->cfg);
 	s->shed = corral_shed_read(h);
+	s->now_ns = corral_dp_now(h);
 
 	err = map_dump(h->prules_fd, sizeof(*pk), sizeof(*pv), (void **)&pk, (void **)&pv, &n);
 	if (err)
@@ -828,11 +934,16 @@ int corral_state_load(const struct corral_handle *h, struct corral_state *s)
 		return -ENOMEM;
 	}
 	s->pr_cap = n ? n : 1;
+	s->npr = 0;
 	for (i = 0; i < n; i++) {
-		s->pr[i].key = pk[i];
-		s->pr[i].val = pv[i];
+		/* an expired timed rule is gone: the next store deletes it */
+		if (pv[i].expires_ns && pv[i].expires_ns <= s->now_ns &&
+		    (pk[i].kind == CORRAL_RULE_ALLOW || pk[i].kind == CORRAL_RULE_DENY))
+			continue;
+		s->pr[s->npr].key = pk[i];
+		s->pr[s->npr].val = pv[i];
+		s->npr++;
 	}
-	s->npr = n;
 	free(pk);
 	free(pv);
 
@@ -902,6 +1013,7 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 
 	/* 1. rule maps: insert/update */
 	sort_n(s->pr, s->npr, sizeof(*s->pr), prk_cmp);
+	s->pidx_ok = false;   /* the index held the old positions */
 	sort_n(s->pt, s->npt, sizeof(*s->pt), ptk_cmp);
 	for (i = 0; i < s->npr; i++) {
 		struct corral_prefix_rule cur;
@@ -966,6 +1078,13 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 
 	/* 4. configuration flip */
 	s->cfg.tables = corral_state_tables(s);
+	s->cfg.list_expiry_ns = 0;
+	for (i = 0; i < s->npr; i++) {
+		__u64 e = s->pr[i].val.expires_ns;
+
+		if (e && (!s->cfg.list_expiry_ns || e < s->cfg.list_expiry_ns))
+			s->cfg.list_expiry_ns = e;
+	}
 	corral_cfg_begin(h, &c);
 	if (memcmp(&c, &s->cfg, sizeof(c)))
 		corral_cfg_commit(h, &s->cfg);

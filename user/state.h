@@ -72,6 +72,7 @@ struct corral_op {
 		} cls;
 		struct {
 			struct corral_prefix pfx;
+			__u64 timeout_ns;    /* add: 0 = no timeout */
 		} list;
 		struct {
 			__u64 word;
@@ -84,13 +85,21 @@ struct corral_op {
 
 struct corral_state {
 	struct corral_cfg cfg;
+	__u64 now_ns;          /* the data plane's clock at load: timeouts start here */
 	__u64 shed;
 	bool shed_dirty;
 	struct corral_prule *pr;
 	size_t npr, pr_cap;
+	/* hash index of pr by key (index + 1, 0 = empty; linear probing), built
+	 * on the first lookup: 100K rules in one batch stay linear, not square */
+	__u32 *pidx;
+	size_t pidx_cap;
+	bool pidx_ok;
 	struct corral_ptrule *pt;
 	size_t npt, pt_cap;
 };
+
+#define CORRAL_LIST_TIMEOUT_MAX_NS (366ull * 86400ull * 1000000000ull)
 
 /* return values of corral_op_parse() */
 #define CORRAL_PARSE_OK 0
@@ -110,6 +119,8 @@ int  corral_state_apply(struct corral_state *s, const struct corral_op *op,
 /* CORRAL_TBL_* flags the state's tables call for */
 __u8 corral_state_tables(const struct corral_state *s);
 
+/* load, leaving out timed allow/deny rules that have expired (a store then
+ * removes them from the maps) */
 int corral_state_load(const struct corral_handle *h, struct corral_state *s);
 int corral_state_store(struct corral_handle *h, struct corral_state *s,
 		       char *err, size_t errlen);

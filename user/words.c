@@ -161,7 +161,8 @@ int corral_parse_duration(const char *s, __u64 *ns)
 {
 	static const struct unit u[] = {
 		{ "", 1000000000ull }, { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 },
-		{ "s", 1000000000ull }, { "m", 60000000000ull },
+		{ "s", 1000000000ull }, { "m", 60000000000ull }, { "h", 3600000000000ull },
+		{ "d", 86400000000000ull },
 	};
 	__u64 v;
 	int err = parse_scaled(s, u, NUNITS(u), &v);

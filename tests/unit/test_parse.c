@@ -96,7 +96,11 @@ static void test_duration(void **state)
 	assert_int_equal(corral_parse_duration("3", &v), 0);
 	assert_int_equal(v, 3000000000ull);
 	assert_int_not_equal(corral_parse_duration("0s", &v), 0);
-	assert_int_not_equal(corral_parse_duration("5h", &v), 0);
+	assert_int_equal(corral_parse_duration("5h", &v), 0);
+	assert_int_equal(v, 5 * 3600000000000ull);
+	assert_int_equal(corral_parse_duration("7d", &v), 0);
+	assert_int_equal(v, 7 * 86400000000000ull);
+	assert_int_not_equal(corral_parse_duration("5y", &v), 0);
 	assert_int_not_equal(corral_parse_duration("-1s", &v), 0);
 }
 

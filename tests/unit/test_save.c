@@ -404,6 +404,8 @@ static void test_save_text(void **state)
 		"class add 0 proto tcp dport 22",
 		"class add 6 src 198.51.100.0/24",
 		"deny add fd77:1::/32",
+		"deny add 192.0.2.1 timeout 90s",
+		"allow add 198.51.100.7 timeout 1500ms",
 		"shed set 5.25",
 		"syn set ports 443,8000-8009 rate 2kpps herd on window 5s",
 	};
@@ -417,13 +419,16 @@ static void test_save_text(void **state)
 		"class add 6 src 198.51.100.0/24\n"
 		"limit add default rate 1000pps burst 200\n"
 		"limit add 10.0.0.0/8 bytes 80000000bit bburst 1000000\n"
+		"allow add 198.51.100.7/32 timeout 2s\n"
 		"deny add fd77:1::/32\n"
+		"deny add 192.0.2.1/32 timeout 90s\n"
 		"shed tune epoch 60s timeout 2s\n"
 		"shed set 5.25 scope new\n"
 		"syn set ports 443,8000-8009 rate 2000pps burst 200 herd on window 5s\n";
 	struct text t;
 
 	pol_init(&a);
+	a.s.now_ns = 1000000000000ull;   /* the clock timeouts count from */
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
 		assert_int_equal(pol_line(&a, in[i]), 0);
 	save(&a, &t, NULL);

@@ -741,6 +741,106 @@ static void test_live(void **state)
 	assert_int_not_equal(access(pins, F_OK), 0);
 }
 
+/* XDP verdict of a UDP datagram from src at fake time t */
+static int live_udp(struct corral_handle *h, int pfd, __u32 src, __u64 t)
+{
+	__u8 buf[128];
+	struct pkt_spec s;
+	int len;
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	pkt_spec_v4(&s, src, PKT_IP4(10, 77, 0, 2), PKT_UDP, 41000, 9);
+	len = pkt_build(&s, buf, sizeof(buf), NULL);
+	assert_true(len > 0);
+	__atomic_store_n(&h->ctl->fake_now_ns, t, __ATOMIC_RELEASE);
+	o.data_in = buf;
+	o.data_size_in = (__u32)len;
+	assert_int_equal(bpf_prog_test_run_opts(pfd, &o), 0);
+	return (int)o.retval;
+}
+
+static size_t map_count(int fd)
+{
+	struct corral_prefix_rule_key k, n;
+	size_t c = 0;
+	void *cur = NULL;
+
+	while (!bpf_map_get_next_key(fd, cur, &n)) {
+		k = n;
+		cur = &k;
+		c++;
+	}
+	return c;
+}
+
+/*
+ * deny/allow ... timeout: exact on the fake clock. The data plane stops
+ * applying an entry when it expires (a nested one falls back to the list
+ * around it); the next write removes it from the maps.
+ */
+static void test_live_timeout(void **state)
+{
+	const __u64 T = 1000 * NSEC;
+	struct json_object *j, *exp, *v;
+	struct corral_handle h;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int pfd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(cli("attach dev %s mode xdp-generic clock fake sources 4096", dev), 0);
+	assert_int_equal(corral_handle_open(&h), 0);
+	__atomic_store_n(&h.ctl->fake_now_ns, T, __ATOMIC_RELEASE);
+	assert_int_equal(cli("allow add 10.9.0.0/16"), 0);
+	assert_int_equal(cli("deny add 10.9.9.0/24 timeout 5s"), 0);
+	assert_int_equal(cli("deny add 10.8.0.1 timeout 2s"), 0);
+	assert_int_equal(cli("deny add 10.7.0.0/16 timeout 0"), CORRAL_EXIT_USAGE);
+	assert_int_equal(cli("deny add 10.7.0.0/16 timeout 2y"), CORRAL_EXIT_USAGE);
+	assert_int_equal(cli("deny del 10.8.0.1 timeout 2s"), CORRAL_EXIT_USAGE);
+	assert_int_equal(corral_cfg_live(&h)->list_expiry_ns, T + 2 * NSEC);
+	assert_int_equal(map_count(h.prules_fd), 3);
+
+	pfd = live_prog_fd();
+	assert_int_equal(live_udp(&h, pfd, PKT_IP4(10, 9, 9, 1), T), XDP_DROP);
+	assert_int_equal(live_udp(&h, pfd, PKT_IP4(10, 9, 1, 1), T), XDP_PASS);
+	assert_int_equal(live_udp(&h, pfd, PKT_IP4(10, 8, 0, 1), T + 2 * NSEC - 1), XDP_DROP);
+	assert_int_equal(live_udp(&h, pfd, PKT_IP4(10, 8, 0, 1), T + 2 * NSEC), XDP_PASS);
+	assert_int_equal(live_udp(&h, pfd, PKT_IP4(10, 9, 9, 1), T + 5 * NSEC - 1), XDP_DROP);
+
+	/* show at T+3s: the expired one is gone, the other has 2 s left */
+	__atomic_store_n(&h.ctl->fake_now_ns, T + 3 * NSEC, __ATOMIC_RELEASE);
+	mem = open_memstream(&buf, &len);
+	assert_non_null(mem);
+	assert_int_equal(cli_to(mem, "-j deny show"), 0);
+	fclose(mem);
+	j = json_tokener_parse(buf);
+	free(buf);
+	assert_non_null(j);
+	assert_true(json_object_object_get_ex(j, "deny", &v));
+	assert_int_equal(json_object_array_length(v), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 0)), "10.9.9.0/24");
+	assert_true(json_object_object_get_ex(j, "expires_ms", &exp));
+	assert_true(json_object_object_get_ex(exp, "10.9.9.0/24", &v));
+	assert_int_equal(json_object_get_int64(v), 2000);
+	json_object_put(j);
+
+	/* nested in the allow: once expired it is allowed again, before any write */
+	assert_int_equal(live_udp(&h, pfd, PKT_IP4(10, 9, 9, 1), T + 5 * NSEC), XDP_PASS);
+	/* the next write removes both from the maps */
+	assert_int_equal(cli("limit add default rate 1kpps"), 0);
+	assert_int_equal(map_count(h.prules_fd), 1);
+	assert_int_equal(corral_cfg_live(&h)->list_expiry_ns, 0);
+	assert_int_equal(live_udp(&h, pfd, PKT_IP4(10, 9, 9, 1), T + 5 * NSEC), XDP_PASS);
+	assert_int_equal(live_udp(&h, pfd, PKT_IP4(10, 8, 0, 1), T + 5 * NSEC), XDP_PASS);
+
+	close(pfd);
+	corral_handle_close(&h);
+	assert_int_equal(cli("detach dev %s", dev), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -754,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_show_json),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test_setup_teardown(test_live, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_timeout, live_setup, live_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
