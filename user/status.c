@@ -13,7 +13,7 @@
 #include <bpf/bpf.h>
 #include <json-c/json.h>
 
-#include "cli.h"
+#include "cmdutil.h"
 #include "handle.h"
 #include "loader.h"
 #include "out.h"

@@ -10,6 +10,9 @@
 
 struct json_object;
 
+/* "corral status ..." (argv[0] = "status") */
+int cmd_status(int argc, char **argv);
+
 /* "0".."7", "none" */
 const char *corral_row_name(unsigned int row, char *buf, size_t len);
 /*

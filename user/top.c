@@ -17,9 +17,10 @@
 #include <bpf/bpf.h>
 #include <json-c/json.h>
 
-#include "cli.h"
+#include "cmdutil.h"
 #include "handle.h"
 #include "status.h"
+#include "top.h"
 #include "words.h"
 
 #define TOP_SOURCES 10
