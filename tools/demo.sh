@@ -10,9 +10,10 @@
 # and host CPU in system+softirq (/proc/stat).
 #
 # Phases are functions named phase_<name>, run in the order of $DEMO_PHASES
-# (default: baseline corral controller herd): the flood without and with
-# corral, a 3x overload with the controller shedding the bulk class, and a
-# reconnect herd without and with jittered SYN admission.
+# (default: baseline corral controller herd nginx): the flood without and with
+# corral, a 3x overload with the controller shedding the bulk class, a
+# reconnect herd without and with jittered SYN admission, and nginx with
+# curl and ab clients under hping3 floods, without and with corral.
 #
 #   tools/demo.sh              as root, after make
 #   DEMO_SECONDS=5 tools/demo.sh
@@ -23,7 +24,7 @@ BUILD=${BUILD:-build}
 CORRAL=${CORRAL:-$TOP/$BUILD/corral}
 LABSVC=${LABSVC:-$TOP/$BUILD/tools/labsvc}
 DEMO_SECONDS=${DEMO_SECONDS:-8}
-DEMO_PHASES=${DEMO_PHASES:-"baseline corral controller herd"}
+DEMO_PHASES=${DEMO_PHASES:-"baseline corral controller herd nginx"}
 NCLIENTS=${NCLIENTS:-10}
 CLIENT_RATE=${CLIENT_RATE:-50}      # requests per second per client
 CLIENT_TIMEOUT_MS=${CLIENT_TIMEOUT_MS:-200}
@@ -325,6 +326,19 @@ phase_herd() {
 	done
 	echo "(target: everyone served within 1.5 x N/C + 2 s = $((HERD_N * 3 / HERD_C / 2 + 2)) s," \
 		"no timeouts, no waste, no overflow)"
+}
+
+# nginx from Debian, curl and ab as clients, hping3 --rand-source floods
+# (UDP, then SYN), each without and with corral: its own lab
+# (tools/lab/nginx_lab.sh), which prints its own table.
+phase_nginx() {
+	echo "demo: nginx behind corral under hping3 floods (tools/lab/nginx_lab.sh)"
+	local s
+	for s in nginx curl ab hping3; do
+		command -v "$s" >/dev/null || { echo "demo: nginx phase skipped: needs $s (make deps)"; return 0; }
+	done
+	NGX_REQUESTS=${NGX_REQUESTS:-600} CORRAL=$CORRAL BUILD=$BUILD tools/lab/nginx_lab.sh |
+		sed -n '/^scenario /,$p' | sed 's/^/    /'
 }
 
 # ---- report -------------------------------------------------------------

@@ -6,7 +6,8 @@ PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
  libcmocka-dev libjson-c-dev libmicrohttpd-dev libncurses-dev
  iproute2 ethtool netsniff-ng hping3 nftables iptables jq bats scdoc
  gnuplot-nox prometheus systemd procps psmisc util-linux ncat
- valgrind libclang-rt-dev fail2ban"
+ valgrind libclang-rt-dev fail2ban
+ nginx-light apache2-utils curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
