@@ -258,17 +258,6 @@ static int show_limit(void)
 	return 0;
 }
 
-static int ptrule_sort(const void *pa, const void *pb)
-{
-	const struct corral_ptrule *a = pa, *b = pb;
-
-	if (a->key.proto_idx != b->key.proto_idx)
-		return a->key.proto_idx < b->key.proto_idx ? -1 : 1;
-	if (a->key.port_lo != b->key.port_lo)
-		return a->key.port_lo < b->key.port_lo ? -1 : 1;
-	return a->key.port_hi < b->key.port_hi ? -1 : a->key.port_hi > b->key.port_hi;
-}
-
 static int show_class(void)
 {
 	struct corral_handle h;
@@ -281,7 +270,7 @@ static int show_class(void)
 		return ret;
 	sort_rules(&s);
 	if (s.npt)
-		qsort(s.pt, s.npt, sizeof(*s.pt), ptrule_sort);
+		qsort(s.pt, s.npt, sizeof(*s.pt), corral_ptrule_cmp);
 	out_begin();
 	print_u64(PRINT_ANY, "default", "class default %llu\n", s.cfg.default_class);
 	out_open_array("ports");

@@ -248,3 +248,14 @@ int corral_port_compile(const struct corral_ptrule *rules, size_t n, __u8 *table
 	free(ord);
 	return 0;
 }
+
+int corral_ptrule_cmp(const void *pa, const void *pb)
+{
+	const struct corral_ptrule *a = pa, *b = pb;
+
+	if (a->key.proto_idx != b->key.proto_idx)
+		return a->key.proto_idx < b->key.proto_idx ? -1 : 1;
+	if (a->key.port_lo != b->key.port_lo)
+		return a->key.port_lo < b->key.port_lo ? -1 : 1;
+	return a->key.port_hi < b->key.port_hi ? -1 : a->key.port_hi > b->key.port_hi;
+}

@@ -52,4 +52,7 @@ int corral_policy_compile(const struct corral_prule *rules, size_t n,
 /* Fill table[CORRAL_PORT_TABLE_SIZE] from n rules. 0 or -ENOMEM. */
 int corral_port_compile(const struct corral_ptrule *rules, size_t n, __u8 *table);
 
+/* qsort order of port rules: protocol, then first port, then last port */
+int corral_ptrule_cmp(const void *a, const void *b);
+
 #endif /* CORRAL_COMPILE_H */

@@ -75,17 +75,6 @@ static int prule_cmp(const void *pa, const void *pb)
 	return memcmp(&a->key, &b->key, sizeof(a->key));
 }
 
-static int ptrule_cmp(const void *pa, const void *pb)
-{
-	const struct corral_ptrule *a = pa, *b = pb;
-
-	if (a->key.proto_idx != b->key.proto_idx)
-		return a->key.proto_idx < b->key.proto_idx ? -1 : 1;
-	if (a->key.port_lo != b->key.port_lo)
-		return a->key.port_lo < b->key.port_lo ? -1 : 1;
-	return a->key.port_hi < b->key.port_hi ? -1 : a->key.port_hi > b->key.port_hi;
-}
-
 static void prefix_rules(struct emit *e, const struct corral_prule *pr, size_t n, __u32 kind,
 			 __u64 now)
 {
@@ -166,7 +155,7 @@ int corral_save_emit(const struct corral_save_in *in, corral_line_fn fn, void *a
 	}
 	if (pt) {
 		memcpy(pt, s->pt, s->npt * sizeof(*pt));
-		qsort(pt, s->npt, sizeof(*pt), ptrule_cmp);
+		qsort(pt, s->npt, sizeof(*pt), corral_ptrule_cmp);
 	}
 
 	/* devices, in the registry's name order */

@@ -1148,13 +1148,33 @@ out:
 	return ret;
 }
 
+/* apply ops in order; the first failure names its line (where[i]) */
+static int apply_all(struct corral_state *s, const struct corral_op *ops, size_t n,
+		     const char *const *where, char *err, size_t errlen)
+{
+	char msg[512];
+
+	for (size_t i = 0; i < n; i++) {
+		int ret = corral_state_apply(s, &ops[i], msg, sizeof(msg));
+
+		if (!ret)
+			continue;
+		if (ret == -ENOMEM)
+			snprintf(msg, sizeof(msg), "%s", strerror(ENOMEM));
+		if (where && where[i])
+			corral_seterr(err, errlen, "%s: %s", where[i], msg);
+		else
+			corral_seterr(err, errlen, "%s", msg);
+		return ret;
+	}
+	return 0;
+}
+
 int corral_ops_commit(const struct corral_op *ops, size_t n, const char *const *where,
 		      char *err, size_t errlen)
 {
 	struct corral_handle h;
 	struct corral_state s;
-	char msg[512];
-	size_t i;
 	int ret;
 
 	ret = corral_handle_open(&h);
@@ -1172,18 +1192,9 @@ int corral_ops_commit(const struct corral_op *ops, size_t n, const char *const *
 		corral_seterr(err, errlen, "read state: %s", strerror(-ret));
 		goto close;
 	}
-	for (i = 0; i < n; i++) {
-		ret = corral_state_apply(&s, &ops[i], msg, sizeof(msg));
-		if (ret) {
-			if (ret == -ENOMEM)
-				snprintf(msg, sizeof(msg), "%s", strerror(ENOMEM));
-			if (where && where[i])
-				corral_seterr(err, errlen, "%s: %s", where[i], msg);
-			else
-				corral_seterr(err, errlen, "%s", msg);
-			goto free;
-		}
-	}
+	ret = apply_all(&s, ops, n, where, err, errlen);
+	if (ret)
+		goto free;
 	ret = corral_state_store(&h, &s, err, errlen);
 free:
 	corral_state_free(&s);
@@ -1197,8 +1208,6 @@ int corral_ops_check(const struct corral_op *ops, size_t n, const char *const *w
 {
 	struct corral_handle h;
 	struct corral_state s;
-	char msg[512];
-	size_t i;
 	int ret;
 
 	ret = corral_handle_open(&h);
@@ -1217,15 +1226,7 @@ int corral_ops_check(const struct corral_op *ops, size_t n, const char *const *w
 		if (ret)
 			return corral_seterr(err, errlen, "read state: %s", strerror(-ret)), ret;
 	}
-	for (i = 0; i < n && !ret; i++) {
-		ret = corral_state_apply(&s, &ops[i], msg, sizeof(msg));
-		if (ret == -ENOMEM)
-			snprintf(msg, sizeof(msg), "%s", strerror(ENOMEM));
-		if (ret && where && where[i])
-			corral_seterr(err, errlen, "%s: %s", where[i], msg);
-		else if (ret)
-			corral_seterr(err, errlen, "%s", msg);
-	}
+	ret = apply_all(&s, ops, n, where, err, errlen);
 	corral_state_free(&s);
 	return ret;
 }
