@@ -18,7 +18,7 @@ kv() { # KEY LINE
 }
 
 @test "nginx: quiet, and under a spoofed UDP flood with corral: every request answered, counted by curl and by nginx" {
-	run env NGX_REQUESTS=400 "$LAB" none-quiet corral-quiet corral-udp
+	run env NGX_REQUESTS=400 "$LAB" none-quiet corral-quiet corral-udp 3>&-
 	echo "$output" >&3
 	[ "$status" -eq 0 ]
 	for s in none-quiet corral-quiet corral-udp; do
@@ -39,7 +39,7 @@ kv() { # KEY LINE
 }
 
 @test "nginx: under a spoofed SYN flood, with and without corral, clients and nginx agree on every answer" {
-	run env NGX_REQUESTS=300 "$LAB" none-syn corral-syn
+	run env NGX_REQUESTS=300 "$LAB" none-syn corral-syn 3>&-
 	echo "$output" >&3
 	[ "$status" -eq 0 ]
 	for s in none-syn corral-syn; do

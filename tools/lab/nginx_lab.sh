@@ -45,7 +45,7 @@ die() { echo "nginx_lab: $*" >&2; exit 1; }
 vic() { nsenter --net="/run/netns/$VIC" -- "$@"; }
 
 cleanup() {
-	[ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+	[ -n "$NGINX_PID" ] && nginx_stop
 	jobs -p | xargs -r kill 2>/dev/null
 	wait 2>/dev/null
 	if [ -e "/run/netns/$VIC" ]; then
@@ -112,7 +112,8 @@ lab_up() {
 
 nginx_start() {
 	: >"$W/access.log"
-	vic nginx -c "$W/nginx.conf" -p "$W" -e "$W/error.log" >"$W/nginx.out" 2>&1 &
+	# no inherited descriptors: a caller waiting on its pipes must not wait on nginx
+	vic nginx -c "$W/nginx.conf" -p "$W" -e "$W/error.log" </dev/null >"$W/nginx.out" 2>&1 3>&- &
 	NGINX_PID=$!
 	for _ in $(seq 50); do
 		vic curl -s -o /dev/null --max-time 1 http://10.77.40.1/ready && return 0
@@ -122,8 +123,17 @@ nginx_start() {
 }
 
 nginx_stop() {
+	local m
+	# the master by its pid file (nsenter may stand between it and $!)
+	m=$(cat "$W/nginx.pid" 2>/dev/null)
+	[ -n "$m" ] && kill "$m" 2>/dev/null
 	kill "$NGINX_PID" 2>/dev/null
 	wait "$NGINX_PID" 2>/dev/null
+	for _ in $(seq 50); do
+		[ -n "$m" ] && kill -0 "$m" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$m" ] && kill -9 "$m" 2>/dev/null
 	NGINX_PID=
 }
 
