@@ -20,10 +20,15 @@ int corral_xdp(struct xdp_md *ctx)
 	struct corral_pkt p = {
 		.data = (void *)(long)ctx->data,
 		.data_end = (void *)(long)ctx->data_end,
+		.xdp = ctx,
 	};
+	enum corral_verdict v;
 
 	p.len = p.data_end - p.data;
-	return pipeline_ingress(&p) == CORRAL_V_DROP ? XDP_DROP : XDP_PASS;
+	v = pipeline_ingress(&p);
+	if (v == CORRAL_V_TX)
+		return XDP_TX;
+	return v == CORRAL_V_DROP ? XDP_DROP : XDP_PASS;
 }
 
 static __always_inline void tc_fill(struct __sk_buff *skb, struct corral_pkt *p)
@@ -42,6 +47,7 @@ static __always_inline void tc_fill(struct __sk_buff *skb, struct corral_pkt *p)
 	p->data = (void *)(long)data;
 	p->data_end = (void *)(long)data_end;
 	p->len = len;
+	p->skb = skb;
 }
 
 SEC("tc")
@@ -49,8 +55,13 @@ int corral_tc_in(struct __sk_buff *skb)
 {
 	struct corral_pkt p = {};
 
+	enum corral_verdict v;
+
 	tc_fill(skb, &p);
-	return pipeline_ingress(&p) == CORRAL_V_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+	v = pipeline_ingress(&p);
+	if (v == CORRAL_V_TX)
+		return bpf_redirect(skb->ifindex, 0);  /* out of the same device */
+	return v == CORRAL_V_DROP ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 SEC("tc")

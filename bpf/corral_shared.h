@@ -59,6 +59,8 @@ enum corral_proto_idx {
 enum corral_verdict {
 	CORRAL_V_PASS = 0,
 	CORRAL_V_DROP = 1,
+	CORRAL_V_TX = 2,     /* the packet was rewritten into a reply: send it
+			      * back out of the device it came in on */
 };
 
 /*

@@ -5,6 +5,9 @@
  * The pipeline stages never see xdp_md or __sk_buff: each entry program
  * fills a struct corral_pkt (packet bounds, wire length, clock) and maps
  * the pipeline's enum corral_verdict to its own return code.
+ * Exactly one of xdp/skb is set; stages that rewrite a packet into a reply
+ * (CORRAL_V_TX) resize it with pkt_resize(), which is the only place that
+ * knows the hook.
  */
 #ifndef CORRAL_CTX_H
 #define CORRAL_CTX_H
@@ -36,12 +39,46 @@ struct corral_pkt {
 	__u16 pad;
 	__u32 src[4];       /* network byte order, IPv4 in src[0] */
 	__u32 dst[4];
+	__u16 l3_off;       /* offset of the IP header */
+	__u16 l4_off;       /* offset of the transport header (has_ports) */
+	struct xdp_md *xdp;      /* set by corral_xdp */
+	struct __sk_buff *skb;   /* set by the tc programs */
 };
 
 #define CORRAL_TCP_FIN 0x01
 #define CORRAL_TCP_SYN 0x02
 #define CORRAL_TCP_RST 0x04
 #define CORRAL_TCP_ACK 0x10
+
+/*
+ * Resize the packet to new_len bytes (growing or cutting at the tail) and
+ * reload the bounds. Returns 0 or a negative errno; on error the packet is
+ * unchanged. Every pointer into the old packet is invalid afterwards.
+ */
+static __always_inline int pkt_resize(struct corral_pkt *p, __u32 new_len)
+{
+	int err;
+
+	if (p->xdp) {
+		long have = (long)p->data_end - (long)p->data;
+
+		err = bpf_xdp_adjust_tail(p->xdp, (int)new_len - (int)have);
+		if (err)
+			return err;
+		p->data = (void *)(long)p->xdp->data;
+		p->data_end = (void *)(long)p->xdp->data_end;
+	} else if (p->skb) {
+		err = bpf_skb_change_tail(p->skb, new_len, 0);
+		if (err)
+			return err;
+		p->data = (void *)(long)p->skb->data;
+		p->data_end = (void *)(long)p->skb->data_end;
+	} else {
+		return -22;  /* EINVAL */
+	}
+	p->len = new_len;
+	return 0;
+}
 
 static __always_inline __u64 ctx_now(const struct corral_ctl *ctl)
 {

@@ -57,6 +57,7 @@ static __always_inline int parse_l4(struct corral_pkt *p, __u32 off)
 
 	if (off > CORRAL_MAX_L3_OFF)
 		return PARSE_MALFORMED;
+	p->l4_off = off;
 	l4 = data + off;
 	switch (p->l4proto) {
 	case CORRAL_IPPROTO_TCP: {
@@ -233,6 +234,7 @@ static __always_inline int parse_packet(struct corral_pkt *p)
 		off += sizeof(*vh);
 	}
 
+	p->l3_off = off;
 	if (proto == CORRAL_ETH_P_IP)
 		return parse_ipv4(p, off);
 	if (proto == CORRAL_ETH_P_IPV6)

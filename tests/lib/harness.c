@@ -417,12 +417,16 @@ int h_run(struct harness *h, enum h_prog p, const void *pkt, __u32 len)
 			return H_PASS;
 		if (ret == XDP_DROP)
 			return H_DROP;
+		if (ret == XDP_TX)
+			return H_TX;
 		return -EPROTO;
 	}
 	if (ret == 0)           /* TC_ACT_OK */
 		return H_PASS;
 	if (ret == 2)           /* TC_ACT_SHOT */
 		return H_DROP;
+	if (ret == 7)           /* TC_ACT_REDIRECT */
+		return H_TX;
 	return -EPROTO;
 }
 

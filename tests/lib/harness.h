@@ -16,7 +16,7 @@
  * with one 64-bit store. Policy entries are written straight into the
  * compiled corral_policy trie (IPv4 as ::ffff:a.b.c.d/96+len).
  *
- * Functions return 0 or a negative errno; h_run() returns H_PASS, H_DROP
+ * Functions return 0 or a negative errno; h_run() returns H_PASS, H_DROP, H_TX
  * or a negative errno (also for a return code that is neither).
  */
 #ifndef CORRAL_TEST_HARNESS_H
@@ -38,6 +38,7 @@ enum h_prog {
 enum h_verdict {
 	H_PASS = 0,
 	H_DROP = 1,
+	H_TX = 2,      /* XDP_TX, or a tc redirect out of the same device */
 };
 
 struct h_opts {
