@@ -21,7 +21,7 @@ teardown() {
 
 # -j status without what traffic and time move
 status_static() {
-	ce_corral -j status | jq -S 'del(.counters, .totals, .top, .buckets, .heartbeat_age_ms,
+	ce_corral -j status | jq -S 'del(.counters, .totals, .global, .top, .buckets, .heartbeat_age_ms,
 		.shed.heartbeat_age_ms, .syn.dynamic, .syn.counters, .controller, .uptime_s) |
 		del(.. | .started_ms_ago?)'
 }
