@@ -173,7 +173,10 @@ struct corral_policy {
 	__u8 class;
 	__u8 list_after;   /* the list once list_expires_ns has passed: that of
 			    * the next containing list rule (enum corral_list) */
-	__u8 pad[4];
+	/* prefix lengths (LPM space, IPv4 as 96 + len) of the rules this
+	 * entry applies, so the data plane can count hits per rule */
+	__u8 list_len, after_len, limit_len;
+	__u8 pad[1];
 	struct corral_limit limit;
 	__u64 list_expires_ns;  /* 0: the list rule never expires */
 };
@@ -189,6 +192,18 @@ enum corral_rule_kind {
 struct corral_prefix_rule_key {
 	__u32 kind;        /* enum corral_rule_kind */
 	struct corral_lpm_key pfx;
+};
+
+/*
+ * Hits of one list or limit rule, per CPU, keyed by the rule's
+ * corral_prefix_rule_key. The data plane makes the entry on the rule's
+ * first hit; userspace deletes it with the rule (no entry: no hits).
+ */
+struct corral_hits {
+	__u64 packets;
+	__u64 bytes;
+	__u64 dropped;     /* packets this rule dropped (deny, over the limit) */
+	__u64 last_ns;     /* data plane clock of the last hit */
 };
 
 struct corral_prefix_rule {

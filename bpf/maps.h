@@ -60,6 +60,15 @@ struct {
 	__type(value, struct corral_prefix_rule);
 } corral_prules SEC(".maps");
 
+/* hits per list and limit rule: made on a rule's first hit, removed with it */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CORRAL_MAX_PREFIX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct corral_prefix_rule_key);
+	__type(value, struct corral_hits);
+} corral_hits SEC(".maps");
+
 /* protocol/port class rules as written (source of truth for "show") */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -7,7 +7,8 @@
  * counts the packet once under its reason (see enum corral_reason). In
  * monitor mode every verdict is computed and counted, drops are also
  * counted as would-drop, and everything passes. The clock is read at most
- * once, and only when a stage needs it. Configuration comes from the live
+ * once, and only when a stage needs it. A packet a list or limit rule
+ * decides on is also counted against that rule (hits.h). Configuration comes from the live
  * slot named by corral_ctl.cfg_gen; the shed word is one 64-bit read.
  *
  * pipeline_egress() classifies by destination for corral_tc_out and, when
@@ -22,6 +23,7 @@
 #include "bucket.h"
 #include "syn.h"
 #include "stats.h"
+#include "hits.h"
 
 static __always_inline enum corral_verdict
 verdict_drop(const struct corral_cfg *cfg, __u32 row, __u32 reason, __u32 len)
@@ -79,19 +81,22 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 	/* 2. lists */
 	pol = policy_lookup(cfg, p->src, p->family);
 	if (pol && (pol->flags & CORRAL_POL_LIST)) {
-		__u8 list = pol->list;
+		__u8 list = pol->list, len = pol->list_len;
 		__u64 exp = pol->list_expires_ns;
 
+		now = ctx_now(ctl);
+		have_now = 1;
 		/* a timed rule goes on its own, before userspace removes it */
-		if (exp) {
-			now = ctx_now(ctl);
-			have_now = 1;
-			if (now >= exp)
-				list = pol->list_after;
+		if (exp && now >= exp) {
+			list = pol->list_after;
+			len = pol->after_len;
 		}
-		if (list == CORRAL_LIST_DENY)
+		if (list == CORRAL_LIST_DENY) {
+			rule_hit(CORRAL_RULE_DENY, len, p->src, p->family, p->len, 1, now);
 			return verdict_drop(cfg, CORRAL_ROW_NONE, CORRAL_R_DENY, p->len);
+		}
 		if (list == CORRAL_LIST_ALLOW) {
+			rule_hit(CORRAL_RULE_ALLOW, len, p->src, p->family, p->len, 0, now);
 			stats_add(0, CORRAL_R_ALLOW, p->len);
 			return CORRAL_V_PASS;
 		}
@@ -129,6 +134,7 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 	lim = (pol && (pol->flags & CORRAL_POL_LIMIT)) ? &pol->limit : &cfg->dflt;
 	if (limit_active(lim)) {
 		struct corral_bucket *b = bucket_get(&corral_buckets, &key, CORRAL_G_SRC_NEW);
+		__u32 rule_len = (pol && (pol->flags & CORRAL_POL_LIMIT)) ? pol->limit_len : 255;
 
 		if (!have_now)
 			now = ctx_now(ctl);
@@ -136,6 +142,9 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 			r = bucket_police(b, lim, now, p->len);
 			if (r == GCRA_BUSY)
 				gstat_inc(CORRAL_G_BUCKET_RETRY);
+			/* the default limit is no rule: len 255 counts nothing */
+			rule_hit(CORRAL_RULE_LIMIT, rule_len, p->src, p->family, p->len,
+				 r != GCRA_PASS, now);
 			if (r != GCRA_PASS)
 				return verdict_drop(cfg, class, CORRAL_R_RATE, p->len);
 		}

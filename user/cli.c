@@ -169,6 +169,34 @@ static void print_limit(const char *key, const struct corral_limit *l)
 	out_close_object();
 }
 
+/*
+ * Hit counters of one rule under key (JSON: packets, bytes, dropped and
+ * last_ms_ago, null before the first hit; null when the data plane keeps
+ * no counters), text " packets N bytes N [dropped N]".
+ */
+static void print_hits(const struct corral_handle *h, const struct corral_prule *r,
+		       __u64 now, const char *key, bool dropped)
+{
+	struct corral_hits v;
+	int err = corral_hits_read(h, &r->key, &v);
+
+	/* no entry: not hit yet; no map (an older data plane): no counters */
+	if (err && (err != -ENOENT || h->hits_fd < 0)) {
+		print_null(PRINT_JSON, key, NULL);
+		return;
+	}
+	out_open_object(key);
+	print_u64(PRINT_ANY, "packets", " packets %llu", v.packets);
+	print_u64(PRINT_ANY, "bytes", " bytes %llu", v.bytes);
+	print_u64(dropped ? PRINT_ANY : PRINT_JSON, "dropped", " dropped %llu", v.dropped);
+	if (!v.packets)
+		print_null(PRINT_JSON, "last_ms_ago", NULL);
+	else
+		print_u64(PRINT_JSON, "last_ms_ago", NULL,
+			  now > v.last_ns ? (now - v.last_ns) / 1000000ull : 0);
+	out_close_object();
+}
+
 static int prule_sort(const void *pa, const void *pb)
 {
 	const struct corral_prule *a = pa, *b = pb;
@@ -248,6 +276,7 @@ static int show_limit(void)
 		out_open_object(NULL);
 		print_string(PRINT_ANY, "prefix", "%s", corral_lpm_str(&s.pr[i].key.pfx, b, sizeof(b)));
 		print_limit("limit", &s.pr[i].val.limit);
+		print_hits(&h, &s.pr[i], s.now_ns, "hits", true);
 		out_close_object();
 		print_nl();
 	}
@@ -341,9 +370,18 @@ static int show_list(bool allow)
 		if (e)
 			print_text(" timeout %llus left", (unsigned long long)
 				   ((e - s.now_ns + 999999999ull) / 1000000000ull));
+		if (!out_is_json())
+			print_hits(&h, &s.pr[i], s.now_ns, NULL, false);
 		print_text("\n");
 	}
 	out_close_array();
+	/* JSON: the list stays an array of prefixes; counters beside it */
+	out_open_object("hits");
+	for (i = 0; i < s.npr && out_is_json(); i++)
+		if (s.pr[i].key.kind == kind)
+			print_hits(&h, &s.pr[i], s.now_ns,
+				   corral_lpm_str(&s.pr[i].key.pfx, b, sizeof(b)), true);
+	out_close_object();
 	/* JSON: the list stays an array of prefixes; time left beside it */
 	out_open_object("expires_ms");
 	for (i = 0; i < s.npr; i++) {

@@ -185,10 +185,13 @@ int corral_policy_compile(const struct corral_prule *rules, size_t n,
 			e->val.flags |= CORRAL_POL_LIST;
 			e->val.list = list->key.kind == CORRAL_RULE_ALLOW ? CORRAL_LIST_ALLOW
 									 : CORRAL_LIST_DENY;
+			e->val.list_len = (__u8)list->key.pfx.prefixlen;
 			e->val.list_expires_ns = list->val.expires_ns;
-			if (after)
+			if (after) {
 				e->val.list_after = after->key.kind == CORRAL_RULE_ALLOW
 							    ? CORRAL_LIST_ALLOW : CORRAL_LIST_DENY;
+				e->val.after_len = (__u8)after->key.pfx.prefixlen;
+			}
 		}
 		if (cls) {
 			e->val.flags |= CORRAL_POL_CLASS;
@@ -197,6 +200,7 @@ int corral_policy_compile(const struct corral_prule *rules, size_t n,
 		if (limit) {
 			e->val.flags |= CORRAL_POL_LIMIT;
 			e->val.limit = limit->val.limit;
+			e->val.limit_len = (__u8)limit->key.pfx.prefixlen;
 		}
 	}
 	free(nodes);

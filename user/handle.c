@@ -99,7 +99,7 @@ static void handle_init(struct corral_handle *h)
 	memset(h, 0, sizeof(*h));
 	h->stats_fd = h->ctl_fd = h->cfg_fd = h->policy_fd = h->prules_fd = -1;
 	h->pt_rules_fd = h->port_cls_fd = h->buckets_fd = h->dbuckets_fd = -1;
-	h->devs_fd = h->lock_fd = h->synports_fd = h->synbkt_fd = -1;
+	h->devs_fd = h->lock_fd = h->synports_fd = h->synbkt_fd = h->hits_fd = -1;
 }
 
 static int handle_open(struct corral_handle *h, bool devs)
@@ -143,6 +143,9 @@ static int handle_open(struct corral_handle *h, bool devs)
 	h->synbkt_fd = pin_open("corral_synbkt");
 	if (h->synbkt_fd < 0)
 		h->synbkt_fd = -1;
+	h->hits_fd = pin_open("corral_hits");
+	if (h->hits_fd < 0)
+		h->hits_fd = -1;
 
 	p = corral_map_mmap(h->ctl_fd, &h->ctl_len, &vsz, &n);
 	if (!p)
@@ -209,7 +212,7 @@ void corral_handle_close(struct corral_handle *h)
 	int *fds[] = { &h->stats_fd, &h->ctl_fd, &h->cfg_fd, &h->policy_fd,
 		       &h->prules_fd, &h->pt_rules_fd, &h->port_cls_fd,
 		       &h->buckets_fd, &h->dbuckets_fd, &h->devs_fd, &h->lock_fd,
-		       &h->synports_fd, &h->synbkt_fd };
+		       &h->synports_fd, &h->synbkt_fd, &h->hits_fd };
 	size_t i;
 
 	if (h->synports)
@@ -359,6 +362,36 @@ int corral_stats_read(const struct corral_handle *h, struct corral_counter out[C
 		for (c = 0; c < ncpu; c++) {
 			out[k].packets += v[c].packets;
 			out[k].bytes += v[c].bytes;
+		}
+	}
+	free(v);
+	return err;
+}
+
+int corral_hits_read(const struct corral_handle *h, const struct corral_prefix_rule_key *k,
+		     struct corral_hits *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct corral_hits *v;
+	int c, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (h->hits_fd < 0)
+		return -ENOENT;
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(h->hits_fd, k, v)) {
+		err = -errno;
+	} else {
+		for (c = 0; c < ncpu; c++) {
+			out->packets += v[c].packets;
+			out->bytes += v[c].bytes;
+			out->dropped += v[c].dropped;
+			if (v[c].last_ns > out->last_ns)
+				out->last_ns = v[c].last_ns;
 		}
 	}
 	free(v);

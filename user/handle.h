@@ -13,7 +13,7 @@
  *    slot and flips ctl->cfg_gen with one 64-bit store.
  *  - ctl words (shed, heartbeat, syn) are written with single atomic stores.
  *  - corral_synports is optional (an older data plane has none): synports
- *    is NULL and synports_fd -1 when it is not pinned.
+ *    is NULL and synports_fd -1 when it is not pinned. So is corral_hits.
  */
 #ifndef CORRAL_HANDLE_H
 #define CORRAL_HANDLE_H
@@ -46,6 +46,7 @@ struct corral_handle {
 	__u8 *port_cls;             /* mmap of corral_port_cls; see CORRAL_PORT_CLS() */
 	int lock_fd;
 	int synports_fd, synbkt_fd; /* -1 when not pinned */
+	int hits_fd;                /* corral_hits; -1 when not pinned */
 	__u8 *synports;             /* mmap of corral_synports, NULL when not pinned;
 				       see CORRAL_SYNPORT() */
 	/* private: mapping sizes and element strides */
@@ -86,6 +87,11 @@ const struct corral_cfg *corral_cfg_live(const struct corral_handle *h);
 void corral_cfg_begin(const struct corral_handle *h, struct corral_cfg *scratch); /* copy of live */
 int  corral_cfg_commit(struct corral_handle *h, const struct corral_cfg *c); /* other slot, flip cfg_gen */
 int  corral_stats_read(const struct corral_handle *h, struct corral_counter out[CORRAL_NSTATS]); /* summed over CPUs */
+/* hit counters of one list or limit rule, summed over CPUs (last_ns: the
+ * latest); -ENOENT (out zeroed) when it was not hit or corral_hits is not
+ * pinned (hits_fd < 0) */
+int  corral_hits_read(const struct corral_handle *h, const struct corral_prefix_rule_key *k,
+		      struct corral_hits *out);
 int  corral_sources_count(const struct corral_handle *h, __u64 *n); /* keys in corral_buckets */
 void corral_shed_write(struct corral_handle *h, __u64 word);   /* one 64-bit store */
 __u64 corral_shed_read(const struct corral_handle *h);

@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "handle.h"
 #include "metrics.h"
 #include "words.h"
@@ -143,6 +145,97 @@ int metrics_render(const struct metrics_snap *s, __u64 now_ns, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
+struct rule_hits {
+	struct corral_prefix_rule_key key;
+	struct corral_hits v;
+};
+
+static const char *rule_word(__u32 kind)
+{
+	switch (kind) {
+	case CORRAL_RULE_ALLOW:
+		return "allow";
+	case CORRAL_RULE_DENY:
+		return "deny";
+	case CORRAL_RULE_LIMIT:
+		return "limit";
+	}
+	return "other";
+}
+
+int metrics_render_rules(int hits_fd, FILE *f)
+{
+	static const struct {
+		const char *name, *help;
+	} fam[3] = {
+		{ "corral_rule_packets_total", "Packets a list or limit rule decided on." },
+		{ "corral_rule_bytes_total", "Bytes a list or limit rule decided on." },
+		{ "corral_rule_dropped_total",
+		  "Packets a deny rule or a limit rule dropped (in monitor mode: would drop)." },
+	};
+	struct corral_prefix_rule_key key, next;
+	struct rule_hits *out = NULL;
+	struct corral_hits *v = NULL;
+	__u64 entries = 0, omitted = 0;
+	size_t n = 0, steps = 0;
+	int ncpu = libbpf_num_possible_cpus();
+	char pb[CORRAL_PREFIX_STRLEN];
+	void *prev = NULL;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	out = calloc(METRICS_MAX_RULE_SERIES, sizeof(*out));
+	if (!v || !out) {
+		free(v);
+		free(out);
+		return -ENOMEM;
+	}
+	/* bounded: a map rewritten under the walk cannot keep it going */
+	while (steps++ <= CORRAL_MAX_PREFIX_RULES && !bpf_map_get_next_key(hits_fd, prev, &next)) {
+		struct corral_hits sum = { 0 };
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(hits_fd, &key, v))
+			continue;
+		entries++;
+		for (int c = 0; c < ncpu; c++) {
+			sum.packets += v[c].packets;
+			sum.bytes += v[c].bytes;
+			sum.dropped += v[c].dropped;
+		}
+		if (!sum.packets)
+			continue;
+		if (n == METRICS_MAX_RULE_SERIES) {
+			omitted++;
+			continue;
+		}
+		out[n].key = key;
+		out[n++].v = sum;
+	}
+	head(f, "corral_rules_counted", "gauge", "List and limit rules hit at least once.");
+	fprintf(f, "corral_rules_counted %llu\n", (unsigned long long)entries);
+	head(f, "corral_rule_series_omitted", "gauge",
+	     "Rules with hits left out of the corral_rule_* series (over the cap).");
+	fprintf(f, "corral_rule_series_omitted %llu\n", (unsigned long long)omitted);
+	for (int k = 0; k < 3; k++) {
+		head(f, fam[k].name, "counter", fam[k].help);
+		for (size_t i = 0; i < n; i++) {
+			const struct corral_hits *h = &out[i].v;
+
+			fprintf(f, "%s{rule=\"%s\",prefix=\"%s\"} %llu\n", fam[k].name,
+				rule_word(out[i].key.kind),
+				corral_lpm_str(&out[i].key.pfx, pb, sizeof(pb)),
+				(unsigned long long)(k == 0 ? h->packets : k == 1 ? h->bytes
+										 : h->dropped));
+		}
+	}
+	free(v);
+	free(out);
+	return ferror(f) ? -EIO : 0;
+}
+
 struct metrics_server {
 	struct MHD_Daemon *d;
 	pthread_mutex_t lock;
@@ -158,6 +251,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	struct metrics_snap *snap;
 	enum MHD_Result ret;
 	unsigned status = MHD_HTTP_OK;
+	char path[4096];
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -189,6 +283,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	pthread_mutex_unlock(&m->lock);
 	metrics_render(snap, corral_now_ns(), f);
 	free(snap);
+	/* rule counters are read at scrape time, from their own pin */
+	if (!corral_pin_path(path, sizeof(path), "corral_hits")) {
+		int fd = bpf_obj_get(path);
+
+		if (fd >= 0) {
+			metrics_render_rules(fd, f);
+			close(fd);
+		}
+	}
 	if (fclose(f)) {
 		free(text);
 		return MHD_NO;

@@ -54,6 +54,13 @@ struct metrics_snap {
 /* write the text exposition of s; heartbeat age is now_ns - s->hb_ns */
 int metrics_render(const struct metrics_snap *s, __u64 now_ns, FILE *f);
 
+/*
+ * the corral_rule_* series from the corral_hits map: rules with hits, at
+ * most METRICS_MAX_RULE_SERIES of them (the rest counted as omitted)
+ */
+#define METRICS_MAX_RULE_SERIES 4096
+int metrics_render_rules(int hits_fd, FILE *f);
+
 struct metrics_server;
 /*
  * Listen on "[ADDR:]PORT" ("9100", "127.0.0.1:9100", "[::1]:9100").

@@ -999,15 +999,52 @@ static bool found_in(const void *key, const void *base, size_t n, size_t sz,
 	return n && bsearch(key, base, n, sz, cmp);
 }
 
+/*
+ * Hit counters (corral_hits) appear in the data plane on a rule's first
+ * hit. Delete those of rules that are gone, and of rules that are new
+ * (a leftover of an earlier rule on the same prefix must not count for
+ * it): called before the policy is published and again once stale
+ * entries are gone, which catches a hit that raced a deletion. fresh is
+ * sorted. The map holds only rules that were hit, so the walk is short.
+ */
+static int hits_prune(const struct corral_handle *h, const struct corral_state *s,
+		      const struct corral_prefix_rule_key *fresh, size_t nfresh,
+		      char *err, size_t errlen)
+{
+	struct corral_prefix_rule_key *keys = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	if (h->hits_fd < 0)
+		return 0;
+	ret = map_dump(h->hits_fd, sizeof(*keys), 0, (void **)&keys, NULL, &n);
+	if (ret) {
+		corral_seterr(err, errlen, "corral_hits: read: %s", strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < n; i++) {
+		if (found_in(&keys[i], s->pr, s->npr, sizeof(*s->pr), prk_cmp) &&
+		    !found_in(&keys[i], fresh, nfresh, sizeof(*fresh), prk_cmp))
+			continue;
+		if (bpf_map_delete_elem(h->hits_fd, &keys[i]) && errno != ENOENT) {
+			ret = -errno;
+			corral_seterr(err, errlen, "corral_hits: delete: %s", strerror(errno));
+			break;
+		}
+	}
+	free(keys);
+	return ret;
+}
+
 int corral_state_store(struct corral_handle *h, struct corral_state *s,
 		       char *err, size_t errlen)
 {
 	struct corral_pol_entry *pol = NULL;
 	struct corral_lpm_key *pol_keys = NULL;
-	struct corral_prefix_rule_key *old_pk = NULL;
+	struct corral_prefix_rule_key *old_pk = NULL, *fresh = NULL;
 	struct corral_port_rule_key *old_tk = NULL;
 	struct corral_cfg c;
-	size_t npol = 0, nold_pol = 0, nold_pk = 0, nold_tk = 0, i;
+	size_t npol = 0, nold_pol = 0, nold_pk = 0, nold_tk = 0, nfresh = 0, i;
 	__u8 *table = NULL;
 	int ret = 0;
 
@@ -1015,12 +1052,21 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 	sort_n(s->pr, s->npr, sizeof(*s->pr), prk_cmp);
 	s->pidx_ok = false;   /* the index held the old positions */
 	sort_n(s->pt, s->npt, sizeof(*s->pt), ptk_cmp);
+	fresh = calloc(s->npr ? s->npr : 1, sizeof(*fresh));
+	if (!fresh) {
+		ret = -ENOMEM;
+		corral_seterr(err, errlen, "corral_hits: %s", strerror(ENOMEM));
+		goto out;
+	}
 	for (i = 0; i < s->npr; i++) {
 		struct corral_prefix_rule cur;
+		bool is_new;
 
-		if (!bpf_map_lookup_elem(h->prules_fd, &s->pr[i].key, &cur) &&
-		    !memcmp(&cur, &s->pr[i].val, sizeof(cur)))
+		is_new = bpf_map_lookup_elem(h->prules_fd, &s->pr[i].key, &cur) != 0;
+		if (!is_new && !memcmp(&cur, &s->pr[i].val, sizeof(cur)))
 			continue;
+		if (is_new)
+			fresh[nfresh++] = s->pr[i].key;
 		if (bpf_map_update_elem(h->prules_fd, &s->pr[i].key, &s->pr[i].val, BPF_ANY)) {
 			ret = -errno;
 			corral_seterr(err, errlen, "corral_prules: update: %s", strerror(errno));
@@ -1038,6 +1084,12 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 			goto out;
 		}
 	}
+
+	/* new rules start their hit counters at zero, before the policy that
+	 * names them is published (fresh is in s->pr order: sorted) */
+	ret = hits_prune(h, s, fresh, nfresh, err, errlen);
+	if (ret)
+		goto out;
 
 	/* 2. compiled policy: insert/update */
 	ret = corral_policy_compile(s->pr, s->npr, &pol, &npol);
@@ -1135,11 +1187,16 @@ int corral_state_store(struct corral_handle *h, struct corral_state *s,
 		}
 	}
 
+	ret = hits_prune(h, s, NULL, 0, err, errlen);
+	if (ret)
+		goto out;
+
 	/* 6. shed word */
 	if (s->shed_dirty)
 		corral_shed_write(h, s->shed);
 	ret = 0;
 out:
+	free(fresh);
 	free(pol);
 	free(pol_keys);
 	free(old_pk);

@@ -7,7 +7,9 @@
  * while the fake clock is frozen: exactly `burst` pass in total, counted
  * from corral_stats (pass + rate = 20,000). The CAS-retries-exhausted
  * counter is reported. A variant advances the clock from a third thread:
- * passes never exceed burst + floor(elapsed / cost).
+ * passes never exceed burst + floor(elapsed / cost). Another puts the
+ * limit in a rule instead of the default: the rule's hit counters, whose
+ * entry both CPUs race to create, count every packet and every drop.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -85,8 +87,10 @@ static void *tick(void *arg)
 
 /* returns 0 and fills pass/rate/retry, or a negative errno */
 static int hammer(struct harness *h, enum h_prog prog, int single, __u64 rate, __u64 burst,
-		  __u64 tick_step, __u64 *pass, __u64 *drop, __u64 *retry, __u64 *elapsed)
+		  __u64 tick_step, __u64 *pass, __u64 *drop, __u64 *retry, __u64 *elapsed,
+		  struct corral_hits *rule_hits)
 {
+	__u32 rule_pfx = PKT_IP4(10, 78, 9, 0);
 	__u8 buf[PKT_BUF_MAX];
 	struct pkt_spec s;
 	struct h_stats before, after;
@@ -100,7 +104,15 @@ static int hammer(struct harness *h, enum h_prog prog, int single, __u64 rate, _
 	if (err)
 		return err;
 	h_set_now(h, T0);
-	h_set_default_limit(h, rate, burst, 0, 0);
+	if (rule_hits) {
+		struct corral_limit lim = { .pkt_rate = rate, .pkt_burst = burst };
+
+		err = h_policy_limit(h, 4, &rule_pfx, 24, &lim);
+		if (err)
+			return err;
+	} else {
+		h_set_default_limit(h, rate, burst, 0, 0);
+	}
 	pkt_spec_v4(&s, PKT_IP4(10, 78, 9, 9), PKT_IP4(10, 77, 0, 2), PKT_UDP, 40000, 53);
 	s.payload_len = 18;
 	len = pkt_build(&s, buf, sizeof(buf), NULL);
@@ -134,6 +146,8 @@ static int hammer(struct harness *h, enum h_prog prog, int single, __u64 rate, _
 	*drop = h_pkts(&after, &before, 4, CORRAL_R_RATE);
 	*retry = h_gstat(&after, &before, CORRAL_G_BUCKET_RETRY);
 	*elapsed = h_now(h) - T0;
+	if (rule_hits && !err)
+		err = h_hits_get(h, CORRAL_RULE_LIMIT, 4, &rule_pfx, 24, rule_hits);
 	return err;
 }
 
@@ -161,7 +175,7 @@ int main(void)
 				__u64 pass, drop, retry, el;
 
 				err = hammer(&h, progs[p], single, 1, bursts[b], 0, &pass, &drop,
-					     &retry, &el);
+					     &retry, &el, NULL);
 				/*
 				 * A packet that loses every CAS race is dropped (and
 				 * counted); while 10,000+ packets follow, its token
@@ -188,7 +202,8 @@ int main(void)
 		{
 			__u64 rate = 1000, burst = 50, pass, drop, retry, el, cap;
 
-			err = hammer(&h, progs[p], 1, rate, burst, 100000, &pass, &drop, &retry, &el);
+			err = hammer(&h, progs[p], 1, rate, burst, 100000, &pass, &drop, &retry, &el,
+				     NULL);
 			cap = burst + el / (NSEC / rate);
 			TAP_CHECK(!err && pass >= burst && pass <= cap && pass + drop == 2 * PER_THREAD,
 				  "[%s] 2 CPUs, clock advancing %llu ns in a 3rd thread: %llu pass "
@@ -196,6 +211,22 @@ int main(void)
 				  h_prog_name(progs[p]), (unsigned long long)el,
 				  (unsigned long long)pass, (unsigned long long)cap,
 				  (unsigned long long)retry);
+		}
+		/* a limit rule: both CPUs count its hits, from the first packet on */
+		for (single = 0; single <= 1; single++) {
+			struct corral_hits hv;
+			__u64 pass, drop, retry, el;
+
+			err = hammer(&h, progs[p], single, 1, 100, 0, &pass, &drop, &retry, &el, &hv);
+			TAP_CHECK(!err && hv.packets == 2 * PER_THREAD && hv.dropped == drop &&
+				  pass + drop == 2 * PER_THREAD,
+				  "[%s] 2 CPUs x %d packets (%s) under a limit rule: hits %llu "
+				  "packets, %llu dropped = %llu rate drops%s%s",
+				  h_prog_name(progs[p]), PER_THREAD,
+				  single ? "10,000 runs" : "repeat 10,000",
+				  (unsigned long long)hv.packets, (unsigned long long)hv.dropped,
+				  (unsigned long long)drop, err ? "; error: " : "",
+				  err ? strerror(-err) : "");
 		}
 	}
 	h_close(&h);

@@ -185,11 +185,12 @@ ce_stat() {
 }
 
 # Everything "show" prints, as one JSON line per object: compared before
-# and after a failed command to prove nothing changed.
+# and after a failed command to prove nothing changed (hit counters
+# without the age of the last hit, which the clock moves).
 ce_state() {
 	local o
 	for o in limit class allow deny shed dev; do
-		ce_corral -j "$o" show 2>&1 | jq -cS . 2>&1
+		ce_corral -j "$o" show 2>&1 | jq -cS 'del(.. | .last_ms_ago?)' 2>&1
 	done
 	ce_status | jq -cS '{mode, aggregate, shed}'
 }

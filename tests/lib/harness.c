@@ -117,6 +117,7 @@ int h_open(struct harness *h, const struct h_opts *o)
 	h->stats_fd = bpf_map__fd(h->skel->maps.corral_stats);
 	h->policy_fd = bpf_map__fd(h->skel->maps.corral_policy);
 	h->buckets_fd = bpf_map__fd(h->skel->maps.corral_buckets);
+	h->hits_fd = bpf_map__fd(h->skel->maps.corral_hits);
 	h->buckets_max = bpf_map__max_entries(h->skel->maps.corral_buckets);
 	h->ncpu = libbpf_num_possible_cpus();
 	if (h->ncpu <= 0) {
@@ -233,6 +234,72 @@ static int lpm_key(struct corral_lpm_key *k, int family, const void *addr, int p
 	return -EINVAL;
 }
 
+__u8 lpm_len(int family, int plen)
+{
+	return (__u8)(family == 4 ? 96 + plen : plen);
+}
+
+static int hits_key(struct corral_prefix_rule_key *k, __u32 kind, int family, const void *addr,
+		    int plen)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	return lpm_key(&k->pfx, family, addr, plen);
+}
+
+int h_hits_get(struct harness *h, __u32 kind, int family, const void *addr, int plen,
+	       struct corral_hits *out)
+{
+	struct corral_prefix_rule_key k;
+	struct corral_hits *v;
+	int err = hits_key(&k, kind, family, addr, plen);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	v = calloc((size_t)h->ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(h->hits_fd, &k, v)) {
+		err = -errno;
+	} else {
+		for (int c = 0; c < h->ncpu; c++) {
+			out->packets += v[c].packets;
+			out->bytes += v[c].bytes;
+			out->dropped += v[c].dropped;
+			if (v[c].last_ns > out->last_ns)
+				out->last_ns = v[c].last_ns;
+		}
+	}
+	free(v);
+	return err;
+}
+
+long h_hits_count(struct harness *h)
+{
+	struct corral_prefix_rule_key k, next;
+	void *prev = NULL;
+	long n = 0;
+
+	while (!bpf_map_get_next_key(h->hits_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+int h_hits_clear(struct harness *h)
+{
+	struct corral_prefix_rule_key k;
+
+	while (bpf_map_get_next_key(h->hits_fd, NULL, &k) == 0) {
+		if (bpf_map_delete_elem(h->hits_fd, &k) && errno != ENOENT)
+			return -errno;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
 int h_policy_set(struct harness *h, int family, const void *addr, int plen,
 		 const struct corral_policy *pol)
 {
@@ -287,20 +354,24 @@ int h_reset(struct harness *h)
 	h_port_clear(h);
 	err = h_policy_clear(h);
 	if (!err)
+		err = h_hits_clear(h);
+	if (!err)
 		err = h_buckets_clear(h);
 	return err;
 }
 
 int h_policy_allow(struct harness *h, int family, const void *addr, int plen)
 {
-	struct corral_policy p = { .flags = CORRAL_POL_LIST, .list = CORRAL_LIST_ALLOW };
+	struct corral_policy p = { .flags = CORRAL_POL_LIST, .list = CORRAL_LIST_ALLOW,
+				   .list_len = lpm_len(family, plen) };
 
 	return h_policy_set(h, family, addr, plen, &p);
 }
 
 int h_policy_deny(struct harness *h, int family, const void *addr, int plen)
 {
-	struct corral_policy p = { .flags = CORRAL_POL_LIST, .list = CORRAL_LIST_DENY };
+	struct corral_policy p = { .flags = CORRAL_POL_LIST, .list = CORRAL_LIST_DENY,
+				   .list_len = lpm_len(family, plen) };
 
 	return h_policy_set(h, family, addr, plen, &p);
 }
@@ -315,7 +386,8 @@ int h_policy_class(struct harness *h, int family, const void *addr, int plen, __
 int h_policy_limit(struct harness *h, int family, const void *addr, int plen,
 		   const struct corral_limit *lim)
 {
-	struct corral_policy p = { .flags = CORRAL_POL_LIMIT, .limit = *lim };
+	struct corral_policy p = { .flags = CORRAL_POL_LIMIT, .limit = *lim,
+				   .limit_len = lpm_len(family, plen) };
 
 	return h_policy_set(h, family, addr, plen, &p);
 }

@@ -53,7 +53,7 @@ struct harness {
 	__u8 *port_cls;                  /* mmapped, stride port_cls_stride */
 	size_t ctl_sz, cfg_sz, port_sz, cfg_stride, port_cls_stride;
 	int prog_fd[H_NPROG];
-	int stats_fd, policy_fd, buckets_fd;
+	int stats_fd, policy_fd, buckets_fd, hits_fd;
 	int ncpu;                        /* libbpf_num_possible_cpus() */
 	__u32 buckets_max;               /* corral_buckets size as loaded */
 };
@@ -69,7 +69,8 @@ int h_open(struct harness *h, const struct h_opts *o);
 void h_close(struct harness *h);
 
 /*
- * back to the state h_open() leaves: default config, empty policy trie,
+ * back to the state h_open() leaves: default config, empty policy trie and
+ * hit counters,
  * port table and bucket table, control words zero (counters are kept:
  * tests compare snapshots)
  */
@@ -105,6 +106,19 @@ int h_policy_deny(struct harness *h, int family, const void *addr, int plen);
 int h_policy_class(struct harness *h, int family, const void *addr, int plen, __u8 cls);
 int h_policy_limit(struct harness *h, int family, const void *addr, int plen,
 		   const struct corral_limit *lim);
+
+/*
+ * Hit counters per rule (corral_hits), keyed like the CLI keys them: kind
+ * (enum corral_rule_kind) and the rule's prefix. h_hits_get() sums the
+ * CPUs (-ENOENT without an entry: the rule was not hit). lpm_len() is a
+ * prefix length in the trie's space (IPv4: 96 + plen), as list_len /
+ * limit_len want it.
+ */
+__u8 lpm_len(int family, int plen);
+int h_hits_get(struct harness *h, __u32 kind, int family, const void *addr, int plen,
+	       struct corral_hits *out);
+long h_hits_count(struct harness *h);
+int h_hits_clear(struct harness *h);
 
 /* port class table: ports lo..hi (inclusive) of proto_idx -> cls; sets CORRAL_TBL_PORT */
 void h_port_set(struct harness *h, int proto_idx, __u16 lo, __u16 hi, __u8 cls);

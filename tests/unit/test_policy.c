@@ -116,6 +116,17 @@ static void test_compile_nested(void **state)
 	assert_int_equal(x->val.class, 2);
 	assert_int_equal(x->val.limit.pkt_rate, 50);
 
+	/* each entry names the rules it applies, for their hit counters */
+	x = find(e, n, "10.0.0.0/8");
+	assert_int_equal(x->val.list_len, 96 + 8);
+	x = find(e, n, "10.1.2.0/24");
+	assert_int_equal(x->val.list_len, 96 + 16);     /* the allow /16 */
+	assert_int_equal(x->val.limit_len, 96 + 16);    /* the limit /16 */
+	x = find(e, n, "10.1.2.200/32");
+	assert_int_equal(x->val.list_len, 96 + 32);
+	assert_int_equal(x->val.limit_len, 96 + 25);
+	assert_int_equal(x->val.after_len, 0);          /* no timed rule */
+
 	/* LPM on sources answers all three */
 	x = lpm(e, n, "10.9.9.9");
 	assert_int_equal(x->val.list, CORRAL_LIST_DENY);
@@ -130,6 +141,31 @@ static void test_compile_nested(void **state)
 	x = lpm(e, n, "10.1.2.130");
 	assert_int_equal(x->val.limit.pkt_rate, 50);
 	assert_null(lpm(e, n, "11.0.0.1"));
+	free(e);
+}
+
+/* a timed list rule names the rule that applies after it, and its length */
+static void test_compile_timed_after(void **state)
+{
+	struct corral_prule r[] = {
+		rule(CORRAL_RULE_ALLOW, "10.0.0.0/8", 0, 0),
+		rule(CORRAL_RULE_DENY, "10.1.0.0/16", 0, 0),
+		rule(CORRAL_RULE_LIMIT, "10.0.0.0/8", 0, 100),
+	};
+	struct corral_pol_entry *e;
+	const struct corral_pol_entry *x;
+	size_t n;
+
+	(void)state;
+	r[1].val.expires_ns = 5000000000ull;
+	assert_int_equal(corral_policy_compile(r, sizeof(r) / sizeof(r[0]), &e, &n), 0);
+	x = find(e, n, "10.1.0.0/16");
+	assert_non_null(x);
+	assert_int_equal(x->val.list, CORRAL_LIST_DENY);
+	assert_int_equal(x->val.list_len, 96 + 16);
+	assert_int_equal(x->val.list_after, CORRAL_LIST_ALLOW);
+	assert_int_equal(x->val.after_len, 96 + 8);
+	assert_int_equal(x->val.limit_len, 96 + 8);
 	free(e);
 }
 
@@ -436,6 +472,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compile_nested),
+		cmocka_unit_test(test_compile_timed_after),
 		cmocka_unit_test(test_compile_families),
 		cmocka_unit_test(test_compile_v6_covering_v4_space),
 		cmocka_unit_test(test_compile_unset),
