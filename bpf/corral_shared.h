@@ -295,7 +295,8 @@ struct corral_ctl {
 	__u64 fake_now_ns;   /* clock when loaded with CORRAL_CLOCK_FAKE */
 	__u64 herd_start_ns; /* herd mode: admission offsets count from here */
 	__u64 herd_salt;     /* herd mode: key of the offset hash */
-	__u64 reserved;
+	__u64 syn_burst;     /* burst of the active SYN word (0: cfg.syn_burst);
+			      * written before the word, like herd_start_ns */
 };
 
 /*
@@ -303,7 +304,8 @@ struct corral_ctl {
  * CORRAL_SYN_HB: ignored when the heartbeat is stale) or by
  * "corral syn set ... herd on" (without). Writers store herd_start_ns and
  * herd_salt first, then this word. When the word is not active (or
- * stale), the gate runs on cfg.syn_rate/syn_burst without herd mode.
+ * stale), the gate runs on cfg.syn_rate/syn_burst without herd mode; while
+ * it is, a non-zero ctl.syn_burst replaces cfg.syn_burst.
  *  bits 0-31 SYN rate per second (0 = no cap), 32-55 herd window in ms,
  *  56-63 flags.
  */

@@ -12,7 +12,8 @@
  *    itself); from then on the source is admitted. The offset is a pure
  *    function of the source and the herd's salt, so the gate keeps no
  *    per-source state and a spoofed SYN flood has nothing to evict.
- *  - a global GCRA bucket caps admissions at the SYN rate.
+ *  - a global GCRA bucket caps admissions at the SYN rate, with the
+ *    burst of the dynamic word (ctl.syn_burst) while it is active.
  * The dynamic word corral_ctl.syn wins while it is active and fresh;
  * otherwise the static cfg.syn_rate/syn_burst apply, without herd mode.
  */
@@ -44,13 +45,17 @@ static __always_inline __u64 syn_offset_ns(__u64 h32, __u64 window_ms)
 static __always_inline __u32 syn_gate(const struct corral_cfg *cfg, struct corral_ctl *ctl,
 				      const struct corral_src_key *key, __u64 now)
 {
-	__u64 word = READ_ONCE(ctl->syn), rate = cfg->syn_rate;
+	__u64 word = READ_ONCE(ctl->syn), rate = cfg->syn_rate, burst = cfg->syn_burst;
 	__u32 flags = CORRAL_SYN_FLAGS(word), zero = 0;
 	struct corral_bucket *b;
 
 	if ((flags & CORRAL_SYN_ACTIVE) &&
 	    (!(flags & CORRAL_SYN_HB) || ctl_word_fresh(cfg, READ_ONCE(ctl->heartbeat_ns), now))) {
+		__u64 dburst = READ_ONCE(ctl->syn_burst);
+
 		rate = CORRAL_SYN_RATE(word);
+		if (dburst)
+			burst = dburst;
 		if (flags & CORRAL_SYN_HERD) {
 			__u64 window_ms = CORRAL_SYN_WINDOW_MS(word);
 			__u64 start = READ_ONCE(ctl->herd_start_ns);
@@ -67,8 +72,9 @@ static __always_inline __u32 syn_gate(const struct corral_cfg *cfg, struct corra
 		return CORRAL_R_SYN_ADMIT;
 	{
 		__u64 cost = CORRAL_NSEC / rate;
-		__u64 burst = cfg->syn_burst ? cfg->syn_burst : 1;
 
+		if (!burst)   /* herd auto without the controller's burst */
+			burst = rate / 10 > 2 ? rate / 10 : 2;
 		if (gcra_take(&b->tat_pkt, now, cost, burst * cost) != GCRA_PASS)
 			return CORRAL_R_SYN_CAP;
 	}

@@ -106,6 +106,7 @@ struct ctl {
 	int herd_on;                    /* herd_state is initialized */
 	__u64 syn_prev;                 /* SYN_SEEN summed over classes */
 	__u64 cap_prev;                 /* SYN_CAP summed over classes */
+	__u64 adm_prev;                 /* SYN_ADMIT summed over classes */
 	__u64 syn_word;                 /* last SYN word written */
 };
 
@@ -606,16 +607,42 @@ static void log_transitions(struct ctl *c, const struct law_level *old, double d
  * The word is written only while the live cfg still says "herd auto", and
  * a herd's start time and salt are stored before the word that uses them.
  */
+/* smallest listen backlog of the protected ports that have a listener (0: none known) */
+static unsigned backlog_of(const struct ctl *c)
+{
+	unsigned b = 0;
+
+	for (unsigned i = 0; i < c->snap.nports; i++)
+		if (c->snap.q_listeners[i] && c->snap.q_limit[i] &&
+		    (!b || c->snap.q_limit[i] < b))
+			b = c->snap.q_limit[i];
+	return b;
+}
+
+/* deepest accept queue of the protected ports (-1: unknown) */
+static double depth_of(const struct ctl *c)
+{
+	double d = -1;
+
+	if (!c->sig_valid[CTRL_SIG_QUEUE])
+		return -1;
+	for (unsigned i = 0; i < c->snap.nports; i++)
+		if (c->snap.q_listeners[i] && (double)c->snap.q_depth[i] > d)
+			d = c->snap.q_depth[i];
+	return d;
+}
+
 static void herd_tick(struct ctl *c, const struct corral_counter *cur, __u64 now, double dt_s)
 {
 	const struct corral_cfg *cfg = corral_cfg_live(&c->h);
 	struct herd_input in = { .dt_s = dt_s, .now_ns = now, .queue_fill = -1 };
-	__u64 syns = 0, capped = 0, salt = 0, w;
+	__u64 syns = 0, capped = 0, admitted = 0, salt = 0, w, burst;
 	int ev;
 
 	for (int row = 0; row < CORRAL_NROWS; row++) {
 		syns += cur[CORRAL_STAT_KEY(row, CORRAL_R_SYN_SEEN)].packets;
 		capped += cur[CORRAL_STAT_KEY(row, CORRAL_R_SYN_CAP)].packets;
+		admitted += cur[CORRAL_STAT_KEY(row, CORRAL_R_SYN_ADMIT)].packets;
 	}
 	if (!cfg->syn_on || cfg->syn_herd != CORRAL_HERD_AUTO) {
 		if (c->herd_on)
@@ -623,6 +650,7 @@ static void herd_tick(struct ctl *c, const struct corral_counter *cur, __u64 now
 		c->herd_on = 0;
 		c->syn_prev = syns;
 		c->cap_prev = capped;
+		c->adm_prev = admitted;
 		return;
 	}
 	if (!c->herd_on) {
@@ -634,6 +662,7 @@ static void herd_tick(struct ctl *c, const struct corral_counter *cur, __u64 now
 		c->herd_on = 1;
 		c->syn_prev = syns;
 		c->cap_prev = capped;
+		c->adm_prev = admitted;
 		logf_ts("controller: herd pacing on, SYN rate %.0f/s", c->herd.rate);
 		return;
 	}
@@ -641,6 +670,9 @@ static void herd_tick(struct ctl *c, const struct corral_counter *cur, __u64 now
 	c->syn_prev = syns;
 	in.capped = capped >= c->cap_prev ? (double)(capped - c->cap_prev) : 0;
 	c->cap_prev = capped;
+	in.admitted = admitted >= c->adm_prev ? (double)(admitted - c->adm_prev) : 0;
+	c->adm_prev = admitted;
+	in.depth = depth_of(c);
 	in.overflows = (double)c->d_ovf;
 	if (c->sig_valid[CTRL_SIG_QUEUE])
 		in.queue_fill = c->sig[CTRL_SIG_QUEUE];
@@ -663,10 +695,15 @@ static void herd_tick(struct ctl *c, const struct corral_counter *cur, __u64 now
 	if (ev & HERD_EV_RATE)
 		logf_ts("controller: SYN rate %.0f/s", c->herd.rate);
 	w = herd_syn_word(&c->herd);
+	/* the operator's burst, or one sized from C and the backlog */
+	burst = cfg->syn_burst ? 0 : herd_burst(&c->hp, &c->herd, backlog_of(c));
 	/* the CLI may have switched the gate meanwhile: check the live cfg again */
 	cfg = corral_cfg_live(&c->h);
 	if (cfg->syn_on && cfg->syn_herd == CORRAL_HERD_AUTO &&
-	    (w != c->syn_word || corral_syn_read(&c->h) != w)) {
+	    (w != c->syn_word || corral_syn_read(&c->h) != w ||
+	     __atomic_load_n(&c->h.ctl->syn_burst, __ATOMIC_RELAXED) != burst)) {
+		/* the burst first: the word that uses it comes after */
+		__atomic_store_n(&c->h.ctl->syn_burst, burst, __ATOMIC_SEQ_CST);
 		corral_syn_write(&c->h, w);
 		c->syn_word = w;
 	}

@@ -22,6 +22,11 @@ void herd_params_default(struct herd_params *p)
 	p->md = 0.7;
 	p->min_rate = 10.0;
 	p->max_rate = 1e6;
+	p->d_high = 0.5;
+	p->trough_s = 1.0;
+	p->accept_alpha = 0.5;
+	p->burst_s = 1.0;
+	p->burst_fill = 0.9;
 }
 
 static double clamp(double v, double lo, double hi)
@@ -35,16 +40,64 @@ void herd_state_init(struct herd_state *s, const struct herd_params *p, double i
 	s->rate0 = clamp(initial_rate > 0 ? initial_rate : p->min_herd_rate, p->min_rate, p->max_rate);
 	s->rate = s->rate0;
 	s->reported_rate = s->rate;
+	s->prev_depth = -1;
+	s->trough = -1;
+	s->standing = -1;
 }
 
-static void rate_step(const struct herd_params *p, struct herd_state *s, const struct herd_input *in)
+/* accept rate and standing queue from this tick's depth */
+static void queue_step(const struct herd_params *p, struct herd_state *s,
+		       const struct herd_input *in, double dt)
 {
-	if (in->overflows > 0 || in->queue_fill > p->q_high) {
+	if (in->depth < 0) {
+		s->prev_depth = -1;
+		return;
+	}
+	if (in->depth > 0 && s->prev_depth > 0) {
+		/* busy all tick: what entered minus what stayed was accepted */
+		double sample = (in->admitted - (in->depth - s->prev_depth)) / dt;
+		double a = 1.0 - pow(1.0 - p->accept_alpha, dt);
+
+		if (sample < 0)
+			sample = 0;
+		s->accept_rate = s->accept_rate > 0 ? s->accept_rate + a * (sample - s->accept_rate)
+						    : sample;
+	}
+	s->prev_depth = in->depth;
+	if (s->trough < 0 || in->depth < s->trough)
+		s->trough = in->depth;
+	s->trough_t += dt;
+	if (s->trough_t >= p->trough_s) {
+		s->standing = s->trough;
+		s->trough = -1;
+		s->trough_t = 0;
+	}
+}
+
+/* a standing queue longer than d_high seconds of accepts */
+static int queue_slow(const struct herd_params *p, const struct herd_state *s)
+{
+	return s->standing > 0 && s->accept_rate > 0 && s->standing / s->accept_rate > p->d_high;
+}
+
+/* the queue emptied lately (or its depth is unknown) */
+static int queue_drained(const struct herd_state *s, const struct herd_input *in)
+{
+	return in->depth < 0 || s->standing == 0 || s->trough == 0 ||
+	       (s->standing < 0 && s->trough < 0);
+}
+
+static void rate_step(const struct herd_params *p, struct herd_state *s, const struct herd_input *in,
+		      double dt)
+{
+	queue_step(p, s, in, dt);
+	if (in->overflows > 0 || in->queue_fill > p->q_high || queue_slow(p, s)) {
 		if (!s->last_cut_ns || in->now_ns - s->last_cut_ns >= (uint64_t)(p->cut_hold_s * 1e9)) {
 			s->rate *= p->md;
 			s->last_cut_ns = in->now_ns;
 		}
-	} else if (in->capped > 0 && in->queue_fill >= 0 && in->queue_fill < p->q_low)
+	} else if (in->capped > 0 && in->queue_fill >= 0 && in->queue_fill < p->q_low &&
+		   queue_drained(s, in))
 		s->rate += p->ai_frac * s->rate0;
 	s->rate = clamp(s->rate, p->min_rate, p->max_rate);
 }
@@ -65,7 +118,7 @@ int herd_step(const struct herd_params *p, struct herd_state *s, const struct he
 	double a = 1.0 - pow(1.0 - p->baseline_alpha, dt);
 	int ev = HERD_EV_NONE;
 
-	rate_step(p, s, in);
+	rate_step(p, s, in, dt);
 
 	if (!s->active) {
 		int surge = s->warm && syn_rate > p->detect_factor * s->baseline &&
@@ -130,4 +183,13 @@ uint64_t herd_syn_word(const struct herd_state *s)
 	if (rate > 0xffffffffULL)
 		rate = 0xffffffffULL;
 	return CORRAL_SYN_PACK(rate, s->active ? s->window_ms : 0, flags);
+}
+
+uint64_t herd_burst(const struct herd_params *p, const struct herd_state *s, unsigned backlog)
+{
+	double b = s->rate * p->burst_s;
+
+	if (backlog && b > p->burst_fill * backlog)
+		b = p->burst_fill * backlog;
+	return b < 1 ? 1 : (uint64_t)llround(b);
 }

@@ -15,6 +15,17 @@
  * cutting again on every tick of the drain would collapse C. C stays
  * within [min_rate, max_rate].
  *
+ * The queue is also read in time, which a share of the backlog cannot
+ * tell (a backlog of 4096 half full holds two seconds of a 1000/s
+ * service, longer than clients wait). The accept rate of the listener is
+ * measured while its queue is busy (admitted SYNs minus the growth of the
+ * queue), and the standing queue is the shallowest depth over the last
+ * trough_s. C grows only when the queue emptied in that time (the service
+ * had idle moments); a standing queue of more than d_high seconds of
+ * accepts cuts it like an overflow. Retries arrive in waves about a
+ * second apart, so the gate admits a wave in one burst of burst_s x C,
+ * bounded by the backlog (herd_burst()).
+ *
  * Herd detection: a slow EWMA tracks the baseline SYN rate on protected
  * ports. A herd starts when the SYN rate exceeds detect_factor x baseline
  * and min_herd_rate, or when listen overflows appear while SYNs run above
@@ -49,6 +60,11 @@ struct herd_params {
 	double md;              /* multiplicative decrease (0.7) */
 	double min_rate;        /* C bounds, SYN/s (10, 1e6) */
 	double max_rate;
+	double d_high;          /* standing queue delay that cuts C (0.5 s) */
+	double trough_s;        /* the standing queue: the shallowest over this long (1 s) */
+	double accept_alpha;    /* EWMA weight of the accept rate per second (0.5) */
+	double burst_s;         /* admission burst, seconds of C (1 s: a retry interval) */
+	double burst_fill;      /* ... and at most this share of the backlog (0.9) */
 };
 
 struct herd_input {
@@ -57,6 +73,8 @@ struct herd_input {
 	double capped;          /* SYNs the SYN bucket refused this tick */
 	double overflows;       /* ListenOverflows + ListenDrops delta this tick */
 	double queue_fill;      /* fullest protected accept queue, 0..1 (-1: unknown) */
+	double admitted;        /* SYNs the gate admitted this tick */
+	double depth;           /* deepest protected accept queue, connections (-1: unknown) */
 	uint64_t now_ns;        /* CLOCK_MONOTONIC */
 };
 
@@ -75,6 +93,11 @@ struct herd_state {
 	double reported_rate;   /* C at the last HERD_EV_RATE */
 	uint64_t last_cut_ns;   /* time of the last multiplicative decrease */
 	uint32_t reported_window; /* window at the last HERD_EV_START/WINDOW */
+	double accept_rate;     /* measured accept rate of the listener, conn/s (0: unknown) */
+	double prev_depth;      /* depth at the previous tick (-1: unknown) */
+	double trough;          /* shallowest depth in the current trough_s span (-1: none) */
+	double trough_t;        /* time into that span */
+	double standing;        /* shallowest depth of the last whole span (-1: unknown) */
 };
 
 enum herd_event {
@@ -93,5 +116,10 @@ int herd_step(const struct herd_params *p, struct herd_state *s, const struct he
 	      uint64_t salt);
 /* the SYN word (CORRAL_SYN_PACK) the controller publishes for this state */
 uint64_t herd_syn_word(const struct herd_state *s);
+/*
+ * admission burst for C when the operator gave none: burst_s of C, at
+ * most burst_fill of the listen backlog (backlog 0: unknown), at least 1
+ */
+uint64_t herd_burst(const struct herd_params *p, const struct herd_state *s, unsigned backlog);
 
 #endif /* CORRAL_HERD_CTL_H */

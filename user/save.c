@@ -112,7 +112,7 @@ static void prefix_rules(struct emit *e, const struct corral_prule *pr, size_t n
 static void syn_line(struct emit *e, const struct corral_cfg *c, const struct corral_portset *ports)
 {
 	static char pbuf[65536 * 7];
-	char rate[48] = "", win[32];
+	char rate[48] = "", burst[40] = "", win[32];
 
 	if (!c->syn_on) {
 		line(e, "syn off");
@@ -126,8 +126,10 @@ static void syn_line(struct emit *e, const struct corral_cfg *c, const struct co
 	}
 	if (c->syn_rate)
 		snprintf(rate, sizeof(rate), " rate %llupps", (unsigned long long)c->syn_rate);
-	line(e, "syn set ports %s%s burst %llu herd %s window %s", pbuf, rate,
-	     (unsigned long long)c->syn_burst, corral_herd_mode_name(c->syn_herd),
+	if (c->syn_burst)
+		snprintf(burst, sizeof(burst), " burst %llu", (unsigned long long)c->syn_burst);
+	line(e, "syn set ports %s%s%s herd %s window %s", pbuf, rate, burst,
+	     corral_herd_mode_name(c->syn_herd),
 	     c->syn_window_ns ? dur(c->syn_window_ns, win, sizeof(win)) : "auto");
 }
 

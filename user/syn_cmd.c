@@ -120,6 +120,10 @@ int corral_syn_parse(int argc, char **argv, struct corral_syn_op *op, char *err,
 	 * time between the SYN's due time and the clock tick is lost */
 	if (!has_burst)
 		op->burst = op->rate / 10 > 2 ? op->rate / 10 : 2;
+	/* herd auto without a burst: the controller sizes it from the rate
+	 * and the backlog (0 here; the data plane alone uses rate / 10) */
+	if (!has_burst && op->herd == CORRAL_HERD_AUTO)
+		op->burst = 0;
 	return 0;
 }
 
@@ -181,6 +185,7 @@ int corral_syn_store(struct corral_handle *h, const struct corral_syn_op *op, __
 	case CORRAL_HERD_ON:
 		__atomic_store_n(&h->ctl->herd_start_ns, now_ns, __ATOMIC_RELEASE);
 		__atomic_store_n(&h->ctl->herd_salt, salt, __ATOMIC_RELEASE);
+		__atomic_store_n(&h->ctl->syn_burst, 0, __ATOMIC_RELEASE);   /* cfg's burst */
 		corral_syn_write(h, CORRAL_SYN_PACK(op->rate, op->window_ns / NS_PER_MS,
 						    CORRAL_SYN_ACTIVE | CORRAL_SYN_HERD));
 		break;
@@ -322,7 +327,12 @@ void corral_print_syn(const struct corral_handle *h, const struct corral_counter
 			print_u64(PRINT_JSON, NULL, NULL, port);
 	out_close_array();
 	print_rate("rate", " rate %s", c->syn_rate);
-	print_u64(PRINT_ANY, "burst", " burst %llu", c->syn_burst);
+	if (c->syn_burst) {
+		print_u64(PRINT_ANY, "burst", " burst %llu", c->syn_burst);
+	} else {
+		print_null(PRINT_JSON, "burst", NULL);
+		print_text(" burst auto");
+	}
 	print_string(PRINT_ANY, "herd", " herd %s", corral_herd_mode_name(c->syn_herd));
 	if (c->syn_window_ns) {
 		print_u64(PRINT_ANY, "window_ms", " window %llu ms", c->syn_window_ns / NS_PER_MS);

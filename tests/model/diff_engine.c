@@ -375,6 +375,7 @@ static void dp_set_ctl(struct diff_dp *d, const struct corral_ctl *c)
 
 	__atomic_store_n(&k->herd_start_ns, c->herd_start_ns, __ATOMIC_RELAXED);
 	__atomic_store_n(&k->herd_salt, c->herd_salt, __ATOMIC_RELAXED);
+	__atomic_store_n(&k->syn_burst, c->syn_burst, __ATOMIC_RELAXED);
 	__atomic_store_n(&k->heartbeat_ns, c->heartbeat_ns, __ATOMIC_RELAXED);
 	__atomic_store_n(&k->syn, c->syn, __ATOMIC_RELAXED);
 	__atomic_store_n(&k->shed, c->shed, __ATOMIC_RELAXED);
@@ -521,6 +522,7 @@ static void random_ctl_step(struct rng *r, const struct diff_case *c, struct cor
 								   : now - rnd_n(r, DIFF_NSEC);
 			}
 		}
+		ctl->syn_burst = chance(r, 50) ? 0 : rnd_range(r, 1, 50);
 		ctl->syn = CORRAL_SYN_PACK(chance(r, 30) ? 0 : rnd_range(r, 1, chance(r, 70) ? 300 : 5000),
 					   win, fl);
 	}

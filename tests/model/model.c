@@ -797,12 +797,14 @@ int model_eval(struct model *m, const struct model_policy *pol, const struct cor
 	if (cfg->syn_on && p->l4proto == 6 && p->has_ports &&
 	    (p->tcp_flags & (MODEL_TCP_SYN | MODEL_TCP_ACK)) == MODEL_TCP_SYN &&
 	    syn_port(pol, p->dport)) {
-		__u64 w = ctl->syn, rate = cfg->syn_rate;
+		__u64 w = ctl->syn, rate = cfg->syn_rate, burst = cfg->syn_burst;
 		__u32 fl = CORRAL_SYN_FLAGS(w);
 
 		count(out, cls, CORRAL_R_SYN_SEEN, len);
 		if ((fl & CORRAL_SYN_ACTIVE) && (!(fl & CORRAL_SYN_HB) || hb_fresh(pol, ctl))) {
 			rate = CORRAL_SYN_RATE(w);
+			if (ctl->syn_burst)
+				burst = ctl->syn_burst;
 			if (fl & CORRAL_SYN_HERD) {
 				d = herd_defer(m, ctl, &k, CORRAL_SYN_WINDOW_MS(w), hint, cls, out);
 				if (d < 0)
@@ -815,8 +817,9 @@ int model_eval(struct model *m, const struct model_policy *pol, const struct cor
 		}
 		if (rate) {
 			__u64 cost = NSEC / rate;
-			__u64 burst = cfg->syn_burst ? cfg->syn_burst : 1;
 
+			if (!burst)
+				burst = rate / 10 > 2 ? rate / 10 : 2;
 			if (!gcra(&m->syn_tat, now, cost, burst * cost)) {
 				finish(out, pol, cls, CORRAL_R_SYN_CAP, 1, len);
 				return 0;

@@ -67,7 +67,7 @@ static void test_parse_good(void **state)
 	assert_true(corral_portset_has(&op.ports, 80));
 	assert_int_equal(corral_portset_count(&op.ports), 1);
 	assert_int_equal(op.rate, 0);          /* no static cap */
-	assert_int_equal(op.burst, 2);         /* rate / 10, at least 2 */
+	assert_int_equal(op.burst, 0);         /* herd auto: sized by the controller */
 	assert_int_equal(op.herd, CORRAL_HERD_AUTO);
 	assert_int_equal(op.window_ns, 0);     /* auto */
 
