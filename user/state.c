@@ -440,6 +440,8 @@ void corral_cfg_defaults(struct corral_cfg *c)
 	c->epoch_ns = 60ull * 1000000000ull;
 	c->hb_timeout_ns = 2ull * 1000000000ull;
 	memset(c->dscp_class, CORRAL_CLASS_ANY, sizeof(c->dscp_class));
+	c->reply_rate = CORRAL_REPLY_RATE_DEFAULT;
+	c->reply_burst = CORRAL_REPLY_BURST_DEFAULT;
 }
 
 int corral_state_init(struct corral_state *s)
