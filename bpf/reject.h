@@ -84,6 +84,12 @@ static __always_inline __u64 csum_words(const void *buf, int n)
 	return s;
 }
 
+/* IPv6 pseudo-header after the addresses: 32-bit length, zeros, next header */
+static __always_inline __u64 csum_ph6(__u32 len, __u8 next)
+{
+	return (__u64)bpf_htons(len >> 16) + bpf_htons(len & 0xffff) + bpf_htons(next);
+}
+
 static __always_inline __u16 csum_final(__u64 s)
 {
 	return (__u16)~csum_fold32(s);
@@ -281,10 +287,6 @@ static __always_inline int build_rst(struct corral_pkt *p, __u32 l3, __u32 l3_le
 		return 0;
 	} else {
 		struct ipv6hdr ip6 = {}, old6;
-		struct {
-			__be32 len;
-			__u8 z[3], next;
-		} ph;
 
 		if (pkt_load(p, l3, &old6, sizeof(old6)))
 			return -1;
@@ -294,10 +296,8 @@ static __always_inline int build_rst(struct corral_pkt *p, __u32 l3, __u32 l3_le
 		ip6.hop_limit = CORRAL_REPLY_TTL;
 		ip6.saddr = old6.daddr;
 		ip6.daddr = old6.saddr;
-		ph.len = bpf_htonl(20);
-		ph.z[0] = ph.z[1] = ph.z[2] = 0;
-		ph.next = CORRAL_IPPROTO_TCP;
-		sum = csum_words(&ip6.saddr, 32) + csum_words(&ph, 8) + csum_words(&th, 20);
+		sum = csum_words(&ip6.saddr, 32) + csum_ph6(20, CORRAL_IPPROTO_TCP) +
+		      csum_words(&th, 20);
 		th.check = csum_final(sum);
 		if (pkt_resize(p, l3 + 60))
 			return -1;
@@ -361,10 +361,6 @@ static __always_inline int build_icmp6(struct corral_pkt *p, __u32 l3)
 {
 	struct ipv6hdr ip6 = {}, old6;
 	__u8 icmp[8] = { 1, 1 };
-	struct {
-		__be32 len;
-		__u8 z[3], next;
-	} ph;
 	__u32 quote;
 	__s64 qsum;
 	__u64 sum;
@@ -383,10 +379,8 @@ static __always_inline int build_icmp6(struct corral_pkt *p, __u32 l3)
 	ip6.hop_limit = CORRAL_REPLY_TTL;
 	ip6.saddr = old6.daddr;
 	ip6.daddr = old6.saddr;
-	ph.len = bpf_htonl(8 + quote);
-	ph.z[0] = ph.z[1] = ph.z[2] = 0;
-	ph.next = CORRAL_IPPROTO_ICMPV6;
-	sum = csum_words(&ip6.saddr, 32) + csum_words(&ph, 8) + csum_words(icmp, 8) + (__u64)qsum;
+	sum = csum_words(&ip6.saddr, 32) + csum_ph6(8 + quote, CORRAL_IPPROTO_ICMPV6) +
+	      csum_words(icmp, 8) + (__u64)qsum;
 	*(__u16 *)&icmp[2] = csum_final(sum);
 	if (pkt_store(p, l3, &ip6, 40) || pkt_store(p, l3 + 40, icmp, 8))
 		return -1;
