@@ -426,6 +426,9 @@ static __always_inline enum corral_verdict reject_reply(const struct corral_cfg 
 		err = build_icmp6(p, l3);
 	if (err)
 		goto fail;
+	/* a checksum the device vouched for was that of the packet we replaced */
+	if (p->skb)
+		bpf_csum_level(p->skb, BPF_CSUM_LEVEL_RESET);
 	gstat_inc(CORRAL_G_REPLY_SENT);
 	return CORRAL_V_TX;
 fail:

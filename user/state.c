@@ -294,7 +294,7 @@ static int parse_class(struct pc *pc, struct corral_op *op)
 			}
 		}
 		if (!op->reply.rate)
-			return missing(pc, "reply");
+			return corral_seterr(pc->err, pc->errlen, "%s: reply needs rate", pc->obj);
 		if (!has_burst) {
 			op->reply.burst = op->reply.rate / 10;
 			if (!op->reply.burst)
