@@ -10,9 +10,11 @@
  * recomputed here. No reply to a RST, an ICMP or ICMPv6 error, neighbour
  * discovery, a non-first fragment, a multicast destination. Action drop and
  * monitor mode send nothing. The reply budget passes exactly burst replies
- * at a frozen clock, then floor(dt / cost) more after dt.
+ * at a frozen clock, then floor(dt / cost) more after dt, also with two
+ * threads racing on it from both CPUs.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,6 +491,53 @@ static void test_budget(struct harness *h, enum h_prog p)
 	TAP_EQ("reply rate 0: dropped", run(h, p, f.b, f.len, &o), H_DROP);
 }
 
+struct racer {
+	struct harness *h;
+	enum h_prog p;
+	int n, tx, bad;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	static __thread struct frame f;
+	static __thread struct out o;
+	int i;
+
+	v4(&f, PKT_TCP, PKT_SYN);
+	build(&f);
+	for (i = 0; i < r->n; i++) {
+		int v = run(r->h, r->p, f.b, f.len, &o);
+
+		r->tx += v == H_TX;
+		r->bad += v != H_TX && v != H_DROP;
+	}
+	return NULL;
+}
+
+static void test_budget_race(struct harness *h, enum h_prog p)
+{
+	struct racer r[2] = { { h, p, 3000, 0, 0 }, { h, p, 3000, 0, 0 } };
+	pthread_t t[2];
+	struct h_stats a, b;
+	int i, started = 0;
+
+	setup(h, CORRAL_ACTION_REJECT);
+	set_action(h, CORRAL_ACTION_REJECT, 1000, 100, CORRAL_MODE_ENFORCE);
+	h_stats_read(h, &b);
+	for (i = 0; i < 2; i++)
+		started += !pthread_create(&t[i], NULL, race, &r[i]);
+	for (i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	h_stats_read(h, &a);
+	TAP_CHECK(started == 2 && !r[0].bad && !r[1].bad && r[0].tx + r[1].tx == 100,
+		  "%s: two threads, 6000 SYNs at a frozen clock, burst 100: %d + %d replies",
+		  h_prog_name(p), r[0].tx, r[1].tx);
+	TAP_EQ("reply_sent = 100", h_gstat(&a, &b, CORRAL_G_REPLY_SENT), 100);
+	TAP_EQ("reply_suppressed = the other 5900",
+	       h_gstat(&a, &b, CORRAL_G_REPLY_SUPPRESSED), 5900);
+}
+
 int main(void)
 {
 	struct harness h;
@@ -505,6 +554,7 @@ int main(void)
 		test_never(&h, p);
 		test_rate_stage(&h, p);
 		test_budget(&h, p);
+		test_budget_race(&h, p);
 	}
 	h_close(&h);
 	return tap_done();
