@@ -93,6 +93,10 @@ enum corral_gstat {
 	CORRAL_G_SRC_NEW = 0,   /* per-source buckets created */
 	CORRAL_G_DST_NEW,       /* per-destination (egress) buckets created */
 	CORRAL_G_BUCKET_RETRY,  /* CAS retries exhausted (counted as rate drop) */
+	CORRAL_G_REPLY_SENT,    /* shaping drops of a reject class answered
+				 * (TCP RST, ICMP/ICMPv6 prohibited) */
+	CORRAL_G_REPLY_SUPPRESSED, /* answerable, but over the reply budget (or
+				    * the packet could not be resized): dropped */
 	CORRAL_NGSTAT,
 };
 #define CORRAL_GSTAT_KEY(g) (CORRAL_NROWS * CORRAL_NREASON + (g))
@@ -257,7 +261,21 @@ struct corral_cfg {
 	__u64 list_expiry_ns;    /* earliest expires_ns of a timed allow/deny
 				  * rule, 0 = none: when the controller (or the
 				  * next command) removes the expired ones */
+	/* reject action (corral class set CLASS action reject) */
+	__u8 class_action[CORRAL_NCLASS]; /* enum corral_action per class */
+	__u64 reply_rate;        /* global reply budget per second, 0 = no replies */
+	__u64 reply_burst;       /* reply budget burst (>= 1) */
 };
+
+/* what a class does with the packets corral's shaping drops */
+enum corral_action {
+	CORRAL_ACTION_DROP = 0,
+	CORRAL_ACTION_REJECT = 1,  /* answer: TCP RST, ICMP/ICMPv6 prohibited */
+};
+
+/* reply budget defaults: replies per second and burst */
+#define CORRAL_REPLY_RATE_DEFAULT 1000
+#define CORRAL_REPLY_BURST_DEFAULT 100
 
 enum corral_herd_mode {
 	CORRAL_HERD_OFF = 0,

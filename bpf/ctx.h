@@ -60,9 +60,9 @@ static __always_inline int pkt_resize(struct corral_pkt *p, __u32 new_len)
 	int err;
 
 	if (p->xdp) {
-		long have = (long)p->data_end - (long)p->data;
-
-		err = bpf_xdp_adjust_tail(p->xdp, (int)new_len - (int)have);
+		/* p->len, not data_end - data: clang folds that difference
+		 * into 32-bit pointer arithmetic, which the verifier refuses */
+		err = bpf_xdp_adjust_tail(p->xdp, (int)new_len - (int)p->len);
 		if (err)
 			return err;
 		p->data = (void *)(long)p->xdp->data;

@@ -103,6 +103,14 @@ struct {
 	__type(value, struct corral_bucket);
 } corral_synbkt SEC(".maps");
 
+/* the global reply budget of reject classes (GCRA TAT in tat_pkt); one element */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct corral_bucket);
+} corral_replybkt SEC(".maps");
+
 /* per-source GCRA buckets (size set at load) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

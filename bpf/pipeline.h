@@ -3,7 +3,8 @@
  * pipeline.h - the ingress pipeline, written once for every hook:
  * parse -> lists -> classify -> shed -> SYN gate -> buckets -> count.
  *
- * Contract: pipeline_ingress() returns CORRAL_V_PASS or CORRAL_V_DROP and
+ * Contract: pipeline_ingress() returns CORRAL_V_PASS, CORRAL_V_DROP or
+ * CORRAL_V_TX (a reject class answered a shaping drop: see reject.h) and
  * counts the packet once under its reason (see enum corral_reason). In
  * monitor mode every verdict is computed and counted, drops are also
  * counted as would-drop, and everything passes. The clock is read at most
@@ -24,6 +25,7 @@
 #include "syn.h"
 #include "stats.h"
 #include "hits.h"
+#include "reject.h"
 
 static __always_inline enum corral_verdict
 verdict_drop(const struct corral_cfg *cfg, __u32 row, __u32 reason, __u32 len)
@@ -34,6 +36,22 @@ verdict_drop(const struct corral_cfg *cfg, __u32 row, __u32 reason, __u32 len)
 		return CORRAL_V_PASS;
 	}
 	return CORRAL_V_DROP;
+}
+
+/*
+ * A drop by corral's shaping (shed, SYN gate, bucket) of a class: counted
+ * like any drop; in enforce mode a class with action reject answers it.
+ */
+static __always_inline enum corral_verdict
+verdict_shape(const struct corral_cfg *cfg, struct corral_pkt *p, __u8 class, __u32 reason,
+	      __u64 now)
+{
+	enum corral_verdict v = verdict_drop(cfg, class, reason, p->len);
+
+	if (v == CORRAL_V_DROP && class < CORRAL_NCLASS &&
+	    cfg->class_action[class] == CORRAL_ACTION_REJECT)
+		return reject_reply(cfg, p, now);
+	return v;
 }
 
 static __always_inline const struct corral_cfg *cfg_live(struct corral_ctl **ctlp)
@@ -112,7 +130,7 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 		now = ctx_now(ctl);
 		have_now = 1;
 		if (shed_decide(cfg, shed, READ_ONCE(ctl->heartbeat_ns), now, class, &key, p))
-			return verdict_drop(cfg, class, CORRAL_R_SHED, p->len);
+			return verdict_shape(cfg, p, class, CORRAL_R_SHED, now);
 	}
 
 	/* 5. SYN admission on protected ports */
@@ -126,7 +144,7 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 		stats_add(class, CORRAL_R_SYN_SEEN, p->len);
 		verdict = syn_gate(cfg, ctl, &key, now);
 		if (verdict != CORRAL_R_SYN_ADMIT)
-			return verdict_drop(cfg, class, verdict, p->len);
+			return verdict_shape(cfg, p, class, verdict, now);
 		stats_add(class, CORRAL_R_SYN_ADMIT, p->len);
 	}
 
@@ -146,7 +164,7 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 			rule_hit(CORRAL_RULE_LIMIT, rule_len, p->src, p->family, p->len,
 				 r != GCRA_PASS, now);
 			if (r != GCRA_PASS)
-				return verdict_drop(cfg, class, CORRAL_R_RATE, p->len);
+				return verdict_shape(cfg, p, class, CORRAL_R_RATE, now);
 		}
 	}
 

@@ -83,8 +83,12 @@ static const struct usage usages[] = {
 		   "       corral class add|del CLASS src PREFIX\n"
 		   "       corral class add|del CLASS dscp N\n"
 		   "       corral class default CLASS\n"
+		   "       corral class set CLASS action drop|reject\n"
+		   "       corral class reply rate RATE [burst N]\n"
 		   "       corral class show\n"
-		   "CLASS := 0..7 (0 critical, never shed; 7 bulk)\n" },
+		   "CLASS := 0..7 (0 critical, never shed; 7 bulk)\n"
+		   "action reject answers the class's shaping drops (TCP RST, ICMP prohibited)\n"
+		   "within one reply budget for all classes (default rate 1000pps burst 100)\n" },
 	{ "allow", "Usage: corral allow add PREFIX [timeout DURATION]\n"
 		   "       corral allow del PREFIX\n"
 		   "       corral allow show\n" },
@@ -302,6 +306,20 @@ static int show_class(void)
 		qsort(s.pt, s.npt, sizeof(*s.pt), corral_ptrule_cmp);
 	out_begin();
 	print_u64(PRINT_ANY, "default", "class default %llu\n", s.cfg.default_class);
+	out_open_array("actions");
+	for (i = 0; i < CORRAL_NCLASS; i++)
+		print_string(PRINT_JSON, NULL, NULL,
+			     s.cfg.class_action[i] == CORRAL_ACTION_REJECT ? "reject" : "drop");
+	out_close_array();
+	print_text("class action");
+	for (i = 0; i < CORRAL_NCLASS; i++)
+		print_text(" %zu:%s", i, s.cfg.class_action[i] == CORRAL_ACTION_REJECT ?
+			   "reject" : "drop");
+	print_text("\n");
+	out_open_object("reply");
+	print_u64(PRINT_ANY, "rate", "class reply rate %llupps", s.cfg.reply_rate);
+	print_u64(PRINT_ANY, "burst", " burst %llu\n", s.cfg.reply_burst);
+	out_close_object();
 	out_open_array("ports");
 	for (i = 0; i < s.npt; i++) {
 		const struct corral_ptrule *r = &s.pt[i];

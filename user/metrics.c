@@ -34,11 +34,15 @@ int metrics_render(const struct metrics_snap *s, __u64 now_ns, FILE *f)
 		[CORRAL_G_SRC_NEW] = "corral_sources_created_total",
 		[CORRAL_G_DST_NEW] = "corral_destinations_created_total",
 		[CORRAL_G_BUCKET_RETRY] = "corral_bucket_retries_total",
+		[CORRAL_G_REPLY_SENT] = "corral_replies_sent_total",
+		[CORRAL_G_REPLY_SUPPRESSED] = "corral_replies_suppressed_total",
 	};
 	static const char *ghelp[CORRAL_NGSTAT] = {
 		[CORRAL_G_SRC_NEW] = "Per-source buckets created.",
 		[CORRAL_G_DST_NEW] = "Per-destination buckets created.",
 		[CORRAL_G_BUCKET_RETRY] = "Bucket updates that ran out of compare-and-swap retries.",
+		[CORRAL_G_REPLY_SENT] = "Shaping drops of reject classes answered (TCP RST, ICMP prohibited).",
+		[CORRAL_G_REPLY_SUPPRESSED] = "Answerable drops of reject classes not answered: over the reply budget.",
 	};
 	char rb[8];
 

@@ -201,6 +201,13 @@ int corral_save_emit(const struct corral_save_in *in, corral_line_fn fn, void *a
 		if (c->dscp_class[i] != CORRAL_CLASS_ANY)
 			line(&e, "class add %u dscp %d", c->dscp_class[i], i);
 
+	for (i = 0; i < CORRAL_NCLASS; i++)
+		if (c->class_action[i] == CORRAL_ACTION_REJECT)
+			line(&e, "class set %d action reject", i);
+	if (c->reply_rate != CORRAL_REPLY_RATE_DEFAULT || c->reply_burst != CORRAL_REPLY_BURST_DEFAULT)
+		line(&e, "class reply rate %llupps burst %llu", (unsigned long long)c->reply_rate,
+		     (unsigned long long)c->reply_burst);
+
 	if (limit_set(&c->dflt))
 		line(&e, "limit add default%s", limit_words(&c->dflt, l, sizeof(l)));
 	if (c->egress_buckets && limit_set(&c->egress))

@@ -245,6 +245,63 @@ static int parse_class(struct pc *pc, struct corral_op *op)
 			return unknown(pc, pc->argv[3]);
 		return class_arg(pc, pc->argv[2], &op->cls.cls);
 	}
+	if (is(pc->argv[1], "set")) {
+		op->kind = CORRAL_OP_CLASS_ACTION;
+		if (pc->argc < 3)
+			return missing(pc, "set");
+		err = class_arg(pc, pc->argv[2], &op->cls.cls);
+		if (err)
+			return err;
+		if (pc->argc < 4)
+			return missing(pc, pc->argv[2]);
+		if (!is(pc->argv[3], "action"))
+			return unknown(pc, pc->argv[3]);
+		if (pc->argc < 5)
+			return missing(pc, "action");
+		if (is(pc->argv[4], "drop"))
+			op->cls.action = CORRAL_ACTION_DROP;
+		else if (is(pc->argv[4], "reject"))
+			op->cls.action = CORRAL_ACTION_REJECT;
+		else
+			return invarg(pc, "action (drop|reject)", pc->argv[4]);
+		if (pc->argc > 5)
+			return unknown(pc, pc->argv[5]);
+		return 0;
+	}
+	if (is(pc->argv[1], "reply")) {
+		bool has_burst = false;
+
+		op->kind = CORRAL_OP_CLASS_REPLY;
+		for (i = 2; i < pc->argc; i++) {
+			w = pc->argv[i];
+			if (is(w, "rate")) {
+				if (op->reply.rate)
+					return duparg(pc, w);
+				NEXT_ARG(pc, i);
+				if (corral_parse_rate(pc->argv[i], &op->reply.rate) ||
+				    !op->reply.rate || op->reply.rate > 1000000000ull)
+					return invarg(pc, "reply rate", pc->argv[i]);
+			} else if (is(w, "burst")) {
+				if (has_burst)
+					return duparg(pc, w);
+				NEXT_ARG(pc, i);
+				if (corral_parse_u64(pc->argv[i], &op->reply.burst) ||
+				    !op->reply.burst || op->reply.burst > 1000000000ull)
+					return invarg(pc, "burst", pc->argv[i]);
+				has_burst = true;
+			} else {
+				return unknown(pc, w);
+			}
+		}
+		if (!op->reply.rate)
+			return corral_seterr(pc->err, pc->errlen, "%s: reply needs rate", pc->obj);
+		if (!has_burst) {
+			op->reply.burst = op->reply.rate / 10;
+			if (!op->reply.burst)
+				op->reply.burst = 1;
+		}
+		return 0;
+	}
 	if (is(pc->argv[1], "add"))
 		op->kind = CORRAL_OP_CLASS_ADD;
 	else if (is(pc->argv[1], "del"))
@@ -440,6 +497,8 @@ void corral_cfg_defaults(struct corral_cfg *c)
 	c->epoch_ns = 60ull * 1000000000ull;
 	c->hb_timeout_ns = 2ull * 1000000000ull;
 	memset(c->dscp_class, CORRAL_CLASS_ANY, sizeof(c->dscp_class));
+	c->reply_rate = CORRAL_REPLY_RATE_DEFAULT;
+	c->reply_burst = CORRAL_REPLY_BURST_DEFAULT;
 }
 
 int corral_state_init(struct corral_state *s)
@@ -806,6 +865,13 @@ int corral_state_apply(struct corral_state *s, const struct corral_op *op,
 	case CORRAL_OP_SHED_OFF:
 		s->shed = 0;
 		s->shed_dirty = true;
+		return 0;
+	case CORRAL_OP_CLASS_ACTION:
+		s->cfg.class_action[op->cls.cls] = op->cls.action;
+		return 0;
+	case CORRAL_OP_CLASS_REPLY:
+		s->cfg.reply_rate = op->reply.rate;
+		s->cfg.reply_burst = op->reply.burst;
 		return 0;
 	case CORRAL_OP_SHED_TUNE:
 		if (op->tune.epoch_ns)

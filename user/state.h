@@ -33,6 +33,8 @@ enum corral_op_kind {
 	CORRAL_OP_SHED_SET,
 	CORRAL_OP_SHED_OFF,
 	CORRAL_OP_SHED_TUNE,
+	CORRAL_OP_CLASS_ACTION,    /* class set CLASS action drop|reject */
+	CORRAL_OP_CLASS_REPLY,     /* class reply rate RATE [burst N] */
 };
 
 enum corral_limit_target {
@@ -69,7 +71,11 @@ struct corral_op {
 			__u8 dscp;
 			__u16 lo, hi;
 			struct corral_prefix pfx;
+			__u8 action;         /* CORRAL_OP_CLASS_ACTION: enum corral_action */
 		} cls;
+		struct {
+			__u64 rate, burst;   /* replies per second (> 0), burst (> 0) */
+		} reply;
 		struct {
 			struct corral_prefix pfx;
 			__u64 timeout_ns;    /* add: 0 = no timeout */

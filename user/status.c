@@ -25,6 +25,8 @@ static const char *const gstat_names[CORRAL_NGSTAT] = {
 	[CORRAL_G_SRC_NEW] = "src_new",
 	[CORRAL_G_DST_NEW] = "dst_new",
 	[CORRAL_G_BUCKET_RETRY] = "bucket_retry",
+	[CORRAL_G_REPLY_SENT] = "reply_sent",
+	[CORRAL_G_REPLY_SUPPRESSED] = "reply_suppressed",
 };
 
 const char *corral_row_name(unsigned int row, char *buf, size_t len)

@@ -52,6 +52,8 @@ void h_cfg_defaults(struct corral_cfg *c)
 	c->epoch_ns = 10 * H_NSEC;
 	c->hb_timeout_ns = 2 * H_NSEC;
 	memset(c->dscp_class, CORRAL_CLASS_ANY, sizeof(c->dscp_class));
+	c->reply_rate = CORRAL_REPLY_RATE_DEFAULT;
+	c->reply_burst = CORRAL_REPLY_BURST_DEFAULT;
 }
 
 static void *map_mmap(struct bpf_map *m, size_t *szp, size_t *stridep)
@@ -477,6 +479,8 @@ int h_run_repeat(struct harness *h, enum h_prog p, const void *pkt, __u32 len,
 	return 0;
 }
 
+static int h_verdict(enum h_prog p, __u32 ret);
+
 int h_run(struct harness *h, enum h_prog p, const void *pkt, __u32 len)
 {
 	__u32 ret = 0;
@@ -484,6 +488,30 @@ int h_run(struct harness *h, enum h_prog p, const void *pkt, __u32 len)
 
 	if (err)
 		return err;
+	return h_verdict(p, ret);
+}
+
+int h_run_out(struct harness *h, enum h_prog p, const void *pkt, __u32 len, void *out,
+	      __u32 *out_len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = pkt,
+		.data_size_in = len,
+		.data_out = out,
+		.data_size_out = *out_len,
+		.repeat = 1,
+	);
+
+	if (p < 0 || p >= H_NPROG)
+		return -EINVAL;
+	if (bpf_prog_test_run_opts(h->prog_fd[p], &o))
+		return -errno;
+	*out_len = o.data_size_out;
+	return h_verdict(p, o.retval);
+}
+
+static int h_verdict(enum h_prog p, __u32 ret)
+{
 	if (p == H_XDP) {
 		if (ret == XDP_PASS)
 			return H_PASS;

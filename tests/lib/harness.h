@@ -136,6 +136,13 @@ long h_buckets_count(struct harness *h);
 
 /* one packet through a program: H_PASS / H_DROP or -errno */
 int h_run(struct harness *h, enum h_prog p, const void *pkt, __u32 len);
+/*
+ * one packet through a program, and the packet as the program left it:
+ * *out_len is the size of out on entry and the output length on return
+ * (-ENOSPC when out is too small). Returns H_PASS / H_DROP / H_TX or -errno.
+ */
+int h_run_out(struct harness *h, enum h_prog p, const void *pkt, __u32 len, void *out,
+	      __u32 *out_len);
 /* the same packet repeat times in one call; *retval = last return code */
 int h_run_repeat(struct harness *h, enum h_prog p, const void *pkt, __u32 len,
 		 __u32 repeat, __u32 *retval, __u32 *duration_ns);

@@ -214,7 +214,7 @@ static void rand_line(char *buf, size_t len)
 	static const char *const modes[] = { "xdp", "xdp-generic", "tc" };
 	char p[64], l[160];
 
-	switch (pick(15)) {
+	switch (pick(17)) {
 	case 0:
 		snprintf(buf, len, "mode set %s malformed %s", pick(2) ? "enforce" : "monitor",
 			 pick(2) ? "pass" : "drop");
@@ -267,6 +267,16 @@ static void rand_line(char *buf, size_t len)
 		break;
 	case 12:
 		snprintf(buf, len, "shed tune epoch %s timeout %s", dur[pick(6)], dur[pick(6)]);
+		break;
+	case 15:
+		snprintf(buf, len, "class set %u action %s", pick(8), pick(3) ? "reject" : "drop");
+		break;
+	case 16:
+		if (pick(2))
+			snprintf(buf, len, "class reply rate %upps burst %u", 1 + pick(5000),
+				 1 + pick(500));
+		else
+			snprintf(buf, len, "class reply rate %upps", 1 + pick(5000));
 		break;
 	case 13: {
 		static const char *const herd[] = { "auto", "off", "on" };
