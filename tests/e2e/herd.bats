@@ -31,6 +31,17 @@ summary() { # tool key
 		for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$OUT/summary.txt"
 }
 
+# all 500 served in time, by the clients' and the service's count, with no
+# wasted work and no SYN the kernel dropped
+served_all() {
+	[ "$(summary clients served)" -eq 500 ]
+	[ "$(summary service served)" -eq 500 ]
+	[ "$(summary clients req_timeouts)" -eq 0 ]
+	[ "$(summary service wasted)" -eq 0 ]
+	[ "$(summary lab listen_overflows)" -eq 0 ]
+	[ "$(summary lab listen_drops)" -eq 0 ]
+}
+
 herd() { # extra env assignments are passed by the caller
 	run timeout 120 "$ROOT/tools/herd/herd.sh" -q -n 500 -c 500 -b 128 -m kernel -s linear -d 30 -o "$OUT"
 	echo "$output"
@@ -47,12 +58,7 @@ herd() { # extra env assignments are passed by the caller
 	export CORRAL_SETUP="$B attach dev $HERD_PREFIX-srv0 && $B syn set ports 8080 rate 500pps burst 96 herd on window 1s"
 	export CORRAL_TEARDOWN="$B -j syn show > $BATS_TEST_TMPDIR/syn.json; $B detach dev $HERD_PREFIX-srv0"
 	herd
-	[ "$(summary clients served)" -eq 500 ]
-	[ "$(summary service served)" -eq 500 ]
-	[ "$(summary clients req_timeouts)" -eq 0 ]
-	[ "$(summary service wasted)" -eq 0 ]
-	[ "$(summary lab listen_overflows)" -eq 0 ]
-	[ "$(summary lab listen_drops)" -eq 0 ]
+	served_all
 	# corral deferred SYNs (the gate did the work) and admitted each client
 	run jq -r '.syn.counters.deferred + .syn.counters.capped' "$BATS_TEST_TMPDIR/syn.json"
 	[ "$output" -gt 0 ]
@@ -69,9 +75,18 @@ herd() { # extra env assignments are passed by the caller
 	herd
 	cat "$BATS_TEST_TMPDIR/ctl.log"
 	grep -q "herd detected" "$BATS_TEST_TMPDIR/ctl.log"
-	[ "$(summary clients served)" -eq 500 ]
-	[ "$(summary clients req_timeouts)" -eq 0 ]
-	[ "$(summary service wasted)" -eq 0 ]
-	[ "$(summary lab listen_overflows)" -eq 0 ]
-	[ "$(summary lab listen_drops)" -eq 0 ]
+	served_all
+}
+
+@test "herd: herd auto with only the ports given serves the herd (no rate, no burst)" {
+	printf '%s\n' "syn set ports 8080 herd auto" "controller ports 8080" > "$BATS_TEST_TMPDIR/corral.conf"
+	export CORRAL_SETUP="$B attach dev $HERD_PREFIX-srv0 && { $B run -c $BATS_TEST_TMPDIR/corral.conf > $BATS_TEST_TMPDIR/ctl.log 2>&1 & } && sleep 2"
+	export CORRAL_TEARDOWN="$B -j syn show > $BATS_TEST_TMPDIR/syn.json; pkill -f 'corral run -c $BATS_TEST_TMPDIR/corral.conf'; sleep 0.5; $B detach dev $HERD_PREFIX-srv0"
+	herd
+	cat "$BATS_TEST_TMPDIR/ctl.log"
+	# the operator gave no burst: the controller sized one
+	run jq -r '.syn.burst' "$BATS_TEST_TMPDIR/syn.json"
+	[ "$output" = null ]
+	# the control test above overflows the backlog; the defaults must not
+	served_all
 }

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "corral.skel.h"
+#include "handle.h"
 #include "harness.h"
 #include "words.h"
 
@@ -252,29 +253,12 @@ static int hits_key(struct corral_prefix_rule_key *k, __u32 kind, int family, co
 int h_hits_get(struct harness *h, __u32 kind, int family, const void *addr, int plen,
 	       struct corral_hits *out)
 {
+	struct corral_handle hh = { .hits_fd = h->hits_fd };
 	struct corral_prefix_rule_key k;
-	struct corral_hits *v;
 	int err = hits_key(&k, kind, family, addr, plen);
 
 	memset(out, 0, sizeof(*out));
-	if (err)
-		return err;
-	v = calloc((size_t)h->ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(h->hits_fd, &k, v)) {
-		err = -errno;
-	} else {
-		for (int c = 0; c < h->ncpu; c++) {
-			out->packets += v[c].packets;
-			out->bytes += v[c].bytes;
-			out->dropped += v[c].dropped;
-			if (v[c].last_ns > out->last_ns)
-				out->last_ns = v[c].last_ns;
-		}
-	}
-	free(v);
-	return err;
+	return err ? err : corral_hits_read(&hh, &k, out);
 }
 
 long h_hits_count(struct harness *h)

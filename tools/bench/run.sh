@@ -42,6 +42,11 @@ for name in $BENCHES; do
 	[ -f "$s" ] || { echo "== $name: not present, skipped"; continue; }
 	echo "== $name ($MODE)"
 	bash "$s" "$MODE" || failed+=("$name (exit $?)")
+	# the herd with only the ports given, in every retry mode
+	if [ "$name" = herd ] && [ "$MODE" = full ]; then
+		echo "== herd (defaults)"
+		bash "$s" defaults || failed+=("herd defaults (exit $?)")
+	fi
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
