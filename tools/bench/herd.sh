@@ -31,8 +31,7 @@ full) POINTS="5000:1000:4096 10000:1000:4096" ;;
 defaults)
 	POINTS="5000:1000:4096"
 	CLIENTS="kernel:linear kernel:exp none:linear expo:linear full:linear decorr:linear"
-	METHODS="nocorral defaults"
-	HERD_SYNFLOOD=${HERD_SYNFLOOD:-0} ;;
+	METHODS="nocorral defaults" ;;
 *) echo "herd bench: size quick|full|defaults, not \"$SIZE\"" >&2; exit 2 ;;
 esac
 [ -n "${HERD_METHODS:-}" ] && METHODS=$HERD_METHODS
@@ -90,7 +89,9 @@ if [ "${HERD_SYNFLOOD:-1}" = 1 ]; then
 	IFS=: read -r N C B <<<"${POINTS%% *}"
 	BURST=$(( C * 3 / 2 ))
 	flood="$PWD/tools/herd/synflood.sh bh-cli bh-cli0 bh-srv bh-srv0 10.77.0.1 $PORT 20000 5000 20"
-	for m in nocorral auto; do
+	FLOOD_METHODS="nocorral auto"
+	[ "$SIZE" = defaults ] && FLOOD_METHODS="nocorral defaults"
+	for m in $FLOOD_METHODS; do
 		dir=$OUTROOT/flood-$N-$m
 		mkdir -p "$dir"
 		echo "$m, kernel (linear), + SYN flood" > "$dir/label"
@@ -98,9 +99,13 @@ if [ "${HERD_SYNFLOOD:-1}" = 1 ]; then
 		nocorral)
 			setup="{ $flood 2> $dir/synflood.txt & } ; sleep 1"
 			teardown="true" ;;
-		auto)
-			printf '%s\n' "syn set ports $PORT rate ${C}pps burst $BURST herd auto" \
-				"controller ports $PORT" "controller shed manual" > "$dir/corral.conf"
+		auto|defaults)
+			if [ "$m" = defaults ]; then
+				printf '%s\n' "syn set ports $PORT herd auto" "controller ports $PORT" > "$dir/corral.conf"
+			else
+				printf '%s\n' "syn set ports $PORT rate ${C}pps burst $BURST herd auto" \
+					"controller ports $PORT" "controller shed manual" > "$dir/corral.conf"
+			fi
 			setup="$CORRAL attach dev bh-srv0 && { CORRAL_RUN_DIR=$dir $CORRAL run -c $dir/corral.conf > $dir/controller.log 2>&1 & echo \$! > $dir/controller.pid; } && sleep 1 && { $flood 2> $dir/synflood.txt & } ; sleep 1"
 			teardown="$CORRAL -j syn show > $dir/syn.json; kill \$(cat $dir/controller.pid); sleep 0.5; $CORRAL detach dev bh-srv0" ;;
 		esac
@@ -120,12 +125,12 @@ flood_tail() {
 	echo
 	tools/herd/table.sh "${FLOOD_RUNS[@]}"
 	for d in "${FLOOD_RUNS[@]}"; do
-		[ -s "$d/syn.json" ] && jq -r '"\nSYN gate counters with the flood (auto): seen \(.syn.counters.syn_seen), admitted \(.syn.counters.admitted), deferred \(.syn.counters.deferred), capped \(.syn.counters.capped)"' "$d/syn.json"
+		[ -s "$d/syn.json" ] && jq -r '"\nSYN gate counters with the flood (\(input_filename | split("/")[-2] | sub("flood-[0-9]+-"; ""))): seen \(.syn.counters.syn_seen), admitted \(.syn.counters.admitted), deferred \(.syn.counters.deferred), capped \(.syn.counters.capped)"' "$d/syn.json"
 	done
 	echo
 }
 
-if [ ${#FLOOD_RUNS[@]} -gt 0 ]; then
+if [ ${#FLOOD_RUNS[@]} -gt 0 ] && [ "$SIZE" != defaults ]; then
 	{
 		echo "## Reconnect herd under a spoofed SYN flood"
 		echo
@@ -164,6 +169,12 @@ if [ "$SIZE" = defaults ]; then
 			[ -n "$a" ] && [ -n "$b" ] && [ "$b" -ge "$a" ] && v=yes
 			echo "| $mode ($sched) | ${a:-?} | ${b:-?} | $v |"
 		done
+		if [ ${#FLOOD_RUNS[@]} -gt 0 ]; then
+			echo
+			echo "### The same herd under a spoofed SYN flood, with the defaults"
+			echo
+			flood_tail
+		fi
 	} > docs/bench-herd-defaults.md
 	cat docs/bench-herd-defaults.md
 	echo "herd bench: raw results in $OUTROOT" >&2
