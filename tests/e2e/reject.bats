@@ -80,7 +80,7 @@ re_connect_refused() {
 	# a veth delivers XDP_TX frames only to a peer with an XDP program
 	# (GRO on the peer is not enough here): a pass program on ceg0
 	if [ "$mode" = xdp ]; then
-		ip -n "$CE_GEN" link set ceg0 xdpdrv obj "$CE_TOP/build/peer_pass.bpf.o" sec xdp
+		ip -n "$CE_GEN" link set ceg0 xdpdrv obj "$CE_TOP/${BUILD:-build}/peer_pass.bpf.o" sec xdp
 	fi
 	ce_attach cev0 mode "$mode"
 	ce_corral class add 5 proto tcp dport $PORT
