@@ -136,7 +136,9 @@ mode_check() { # MODE XDP_MODE_EXPECTED
 }
 
 reattach_check() { # MODE
-	local mode=$1 n=30000 i rx id0 id1
+	# 15 s of traffic: a re-attach loads and verifies the whole program
+	# (about 2 s each on this machine since the reply builders)
+	local mode=$1 n=150000 i rx id0 id1
 	ce_attach cev0 mode "$mode"
 	id0=$(prog_id_of cev0)
 	ce_corral class add 0 src 10.78.0.0/16

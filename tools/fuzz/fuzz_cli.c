@@ -239,7 +239,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			if (ret < 0)
 				CHECK(memchr(err, 0, sizeof(err)) && err[0], "syn refusal without a message");
 			else if (ret == 0 && !sop.off)
-				CHECK(sop.burst >= 1 && sop.burst <= CORRAL_SYN_BURST_MAX &&
+				/* burst 0: herd auto, sized by the controller */
+				CHECK((sop.burst >= 1 || sop.herd == CORRAL_HERD_AUTO) &&
+				      sop.burst <= CORRAL_SYN_BURST_MAX &&
 				      sop.rate <= CORRAL_SYN_RATE_MAX &&
 				      sop.window_ns / 1000000 <= CORRAL_SYN_WINDOW_MS_MAX &&
 				      corral_portset_count(&sop.ports) > 0,
