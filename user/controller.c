@@ -600,13 +600,6 @@ static void log_transitions(struct ctl *c, const struct law_level *old, double d
 		c->conf.shed_auto ? "" : " [manual: not applied]");
 }
 
-/*
- * Herd pacing: while the SYN gate is on in "herd auto", feed the SYNs the
- * data plane saw, the listen overflows and the protected accept-queue fill
- * to the herd law (herd_ctl.h) and publish its SYN word with CORRAL_SYN_HB.
- * The word is written only while the live cfg still says "herd auto", and
- * a herd's start time and salt are stored before the word that uses them.
- */
 /* smallest listen backlog of the protected ports that have a listener (0: none known) */
 static unsigned backlog_of(const struct ctl *c)
 {
@@ -632,6 +625,13 @@ static double depth_of(const struct ctl *c)
 	return d;
 }
 
+/*
+ * Herd pacing: while the SYN gate is on in "herd auto", feed the SYNs the
+ * data plane saw, the listen overflows and the protected accept-queue fill
+ * to the herd law (herd_ctl.h) and publish its SYN word with CORRAL_SYN_HB.
+ * The word is written only while the live cfg still says "herd auto", and
+ * a herd's start time and salt are stored before the word that uses them.
+ */
 static void herd_tick(struct ctl *c, const struct corral_counter *cur, __u64 now, double dt_s)
 {
 	const struct corral_cfg *cfg = corral_cfg_live(&c->h);

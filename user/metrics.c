@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include "handle.h"
 #include "metrics.h"
 #include "words.h"
@@ -154,19 +153,6 @@ struct rule_hits {
 	struct corral_hits v;
 };
 
-static const char *rule_word(__u32 kind)
-{
-	switch (kind) {
-	case CORRAL_RULE_ALLOW:
-		return "allow";
-	case CORRAL_RULE_DENY:
-		return "deny";
-	case CORRAL_RULE_LIMIT:
-		return "limit";
-	}
-	return "other";
-}
-
 int metrics_render_rules(int hits_fd, FILE *f)
 {
 	static const struct {
@@ -177,38 +163,26 @@ int metrics_render_rules(int hits_fd, FILE *f)
 		{ "corral_rule_dropped_total",
 		  "Packets a deny rule or a limit rule dropped (in monitor mode: would drop)." },
 	};
+	struct corral_handle h = { .hits_fd = hits_fd };
 	struct corral_prefix_rule_key key, next;
 	struct rule_hits *out = NULL;
-	struct corral_hits *v = NULL;
 	__u64 entries = 0, omitted = 0;
 	size_t n = 0, steps = 0;
-	int ncpu = libbpf_num_possible_cpus();
 	char pb[CORRAL_PREFIX_STRLEN];
 	void *prev = NULL;
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
 	out = calloc(METRICS_MAX_RULE_SERIES, sizeof(*out));
-	if (!v || !out) {
-		free(v);
-		free(out);
+	if (!out)
 		return -ENOMEM;
-	}
 	/* bounded: a map rewritten under the walk cannot keep it going */
 	while (steps++ <= CORRAL_MAX_PREFIX_RULES && !bpf_map_get_next_key(hits_fd, prev, &next)) {
-		struct corral_hits sum = { 0 };
+		struct corral_hits sum;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(hits_fd, &key, v))
+		if (corral_hits_read(&h, &key, &sum))
 			continue;
 		entries++;
-		for (int c = 0; c < ncpu; c++) {
-			sum.packets += v[c].packets;
-			sum.bytes += v[c].bytes;
-			sum.dropped += v[c].dropped;
-		}
 		if (!sum.packets)
 			continue;
 		if (n == METRICS_MAX_RULE_SERIES) {
@@ -229,13 +203,12 @@ int metrics_render_rules(int hits_fd, FILE *f)
 			const struct corral_hits *h = &out[i].v;
 
 			fprintf(f, "%s{rule=\"%s\",prefix=\"%s\"} %llu\n", fam[k].name,
-				rule_word(out[i].key.kind),
+				corral_rule_kind_name(out[i].key.kind),
 				corral_lpm_str(&out[i].key.pfx, pb, sizeof(pb)),
 				(unsigned long long)(k == 0 ? h->packets : k == 1 ? h->bytes
 										 : h->dropped));
 		}
 	}
-	free(v);
 	free(out);
 	return ferror(f) ? -EIO : 0;
 }

@@ -664,16 +664,6 @@ static struct corral_ptrule *ptrule_find(struct corral_state *s,
 	return NULL;
 }
 
-static const char *kind_word(__u32 kind)
-{
-	switch (kind) {
-	case CORRAL_RULE_ALLOW: return "allow";
-	case CORRAL_RULE_DENY: return "deny";
-	case CORRAL_RULE_CLASS: return "class";
-	default: return "limit";
-	}
-}
-
 static int apply_list(struct corral_state *s, const struct corral_op *op, char *err, size_t errlen)
 {
 	bool allow = op->kind == CORRAL_OP_ALLOW_ADD || op->kind == CORRAL_OP_ALLOW_DEL;
@@ -692,15 +682,15 @@ static int apply_list(struct corral_state *s, const struct corral_op *op, char *
 		r = prule_find(s, &k);
 		if (!r)
 			return corral_seterr(err, errlen, "%s: %s is not in the %s list",
-				      kind_word(kind), buf, kind_word(kind));
+				      corral_rule_kind_name(kind), buf, corral_rule_kind_name(kind));
 		prule_remove(s, r);
 		return 0;
 	}
 	prule_key(&other, allow ? CORRAL_RULE_DENY : CORRAL_RULE_ALLOW, &op->list.pfx);
 	if (prule_find(s, &other))
-		return corral_seterr(err, errlen, "%s: %s is in the %s list", kind_word(kind), buf,
-			      kind_word(other.kind));
-	return prule_put(s, &k, &v, err, errlen, kind_word(kind));
+		return corral_seterr(err, errlen, "%s: %s is in the %s list", corral_rule_kind_name(kind), buf,
+			      corral_rule_kind_name(other.kind));
+	return prule_put(s, &k, &v, err, errlen, corral_rule_kind_name(kind));
 }
 
 static int apply_limit(struct corral_state *s, const struct corral_op *op, char *err, size_t errlen)

@@ -451,6 +451,17 @@ char *corral_prefix_str(const struct corral_prefix *p, char *buf, size_t len)
 	return buf;
 }
 
+const char *corral_rule_kind_name(__u32 kind)
+{
+	switch (kind) {
+	case CORRAL_RULE_ALLOW: return "allow";
+	case CORRAL_RULE_DENY: return "deny";
+	case CORRAL_RULE_CLASS: return "class";
+	case CORRAL_RULE_LIMIT: return "limit";
+	}
+	return "other";
+}
+
 char *corral_lpm_str(const struct corral_lpm_key *k, char *buf, size_t len)
 {
 	struct corral_prefix p;

@@ -74,6 +74,8 @@ void corral_lpm_to_prefix(const struct corral_lpm_key *k, struct corral_prefix *
 #define CORRAL_PREFIX_STRLEN 48
 char *corral_prefix_str(const struct corral_prefix *p, char *buf, size_t len);
 char *corral_lpm_str(const struct corral_lpm_key *k, char *buf, size_t len);
+/* "allow", "deny", "class", "limit" for an enum corral_rule_kind ("other") */
+const char *corral_rule_kind_name(__u32 kind);
 
 /* formatting of the units above, for show output: "10kpps", "8mbit", "64kb" */
 char *corral_rate_str(__u64 pps, char *buf, size_t len);
