@@ -5,6 +5,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#define CORRAL_COOKIE_ACK 1
 #include "pipeline.h"
 
 #define TC_ACT_OK   0
@@ -62,6 +63,17 @@ int corral_tc_in(struct __sk_buff *skb)
 	if (v == CORRAL_V_TX)
 		return bpf_redirect(skb->ifindex, 0);  /* out of the same device */
 	return v == CORRAL_V_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* tc ingress beside corral_xdp: the ACKs of the SYN cookies XDP sent */
+SEC("tc")
+int corral_tc_cookie(struct __sk_buff *skb)
+{
+	struct corral_pkt p = {};
+
+	tc_fill(skb, &p);
+	pipeline_cookie_ack(&p);
+	return TC_ACT_OK;
 }
 
 SEC("tc")

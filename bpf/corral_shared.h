@@ -65,7 +65,8 @@ enum corral_verdict {
 
 /*
  * Each packet is counted once under exactly one of PASS, ALLOW, NONIP,
- * RATE, SHED, DENY, MALFORMED, SYN_DEFER, SYN_CAP (its verdict reason).
+ * RATE, SHED, DENY, MALFORMED, SYN_DEFER, SYN_CAP, SYN_COOKIE (its verdict
+ * reason).
  * In monitor mode a packet whose reason is a drop is also counted under
  * WOULD_DROP (and passes). SYN_SEEN and SYN_ADMIT are extra counts for
  * SYNs that reach the SYN gate.
@@ -83,6 +84,7 @@ enum corral_reason {
 	CORRAL_R_SYN_ADMIT,
 	CORRAL_R_SYN_DEFER,
 	CORRAL_R_SYN_CAP,
+	CORRAL_R_SYN_COOKIE,  /* a SYN answered with a cookie SYN-ACK (cfg.syn_cookies) */
 	CORRAL_NREASON,
 };
 
@@ -97,6 +99,11 @@ enum corral_gstat {
 				 * (TCP RST, ICMP/ICMPv6 prohibited) */
 	CORRAL_G_REPLY_SUPPRESSED, /* answerable, but over the reply budget (or
 				    * the packet could not be resized): dropped */
+	CORRAL_G_COOKIE_NONE,   /* a SYN for a cookie port that could not be
+				 * answered (unanswerable address, helper error): dropped */
+	CORRAL_G_COOKIE_OK,     /* ACKs whose cookie checked, handed to the listener */
+	CORRAL_G_COOKIE_BAD,    /* ACKs to a listener without a valid cookie of ours */
+	CORRAL_G_COOKIE_FAIL,   /* valid cookies the kernel refused as request sockets */
 	CORRAL_NGSTAT,
 };
 #define CORRAL_GSTAT_KEY(g) (CORRAL_NROWS * CORRAL_NREASON + (g))
@@ -254,7 +261,8 @@ struct corral_cfg {
 	/* SYN gate, static part (corral syn set); see corral_ctl.syn */
 	__u8 syn_on;             /* 1: gate SYNs to ports marked in corral_synports */
 	__u8 syn_herd;           /* enum corral_herd_mode */
-	__u8 pad1[6];
+	__u8 syn_cookies;        /* 1: answer gated SYNs with SYN cookies (enforce mode) */
+	__u8 pad1[5];
 	__u64 syn_rate;          /* static SYN admissions per second, 0 = no cap */
 	__u64 syn_burst;         /* SYN bucket burst */
 	__u64 syn_window_ns;     /* herd window, 0 = sized by the controller */

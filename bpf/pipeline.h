@@ -12,6 +12,12 @@
  * decides on is also counted against that rule (hits.h). Configuration comes from the live
  * slot named by corral_ctl.cfg_gen; the shed word is one 64-bit read.
  *
+ * With SYN cookies on (enforce mode), a SYN to a protected port that the
+ * gate lets through is answered at stage 5 with a cookie SYN-ACK
+ * (CORRAL_V_TX, reason SYN_COOKIE); at tc ingress (pipeline_ingress in tc mode,
+ * pipeline_cookie_ack beside XDP) the pipeline hands the ACKs whose cookie checks to their listener and counts them as
+ * the gate's admissions.
+ *
  * pipeline_egress() classifies by destination for corral_tc_out and, when
  * enabled, polices per destination; it returns the class or -1 to drop.
  */
@@ -26,6 +32,7 @@
 #include "stats.h"
 #include "hits.h"
 #include "reject.h"
+#include "cookie.h"
 
 static __always_inline enum corral_verdict
 verdict_drop(const struct corral_cfg *cfg, __u32 row, __u32 reason, __u32 len)
@@ -66,6 +73,45 @@ static __always_inline const struct corral_cfg *cfg_live(struct corral_ctl **ctl
 	return bpf_map_lookup_elem(&corral_cfg, &slot);
 }
 
+#ifdef CORRAL_COOKIE_ACK
+/* an ACK (no SYN, no RST) to a cookie port, enforce mode */
+static __always_inline int cookie_ack_wanted(const struct corral_cfg *cfg, const struct corral_pkt *p)
+{
+	__u32 port;
+	__u8 *on;
+
+	if (!cfg->syn_on || !cfg->syn_cookies || cfg->mode != CORRAL_MODE_ENFORCE ||
+	    p->l4proto != CORRAL_IPPROTO_TCP || !p->has_ports ||
+	    (p->tcp_flags & (CORRAL_TCP_SYN | CORRAL_TCP_ACK | CORRAL_TCP_RST)) != CORRAL_TCP_ACK)
+		return 0;
+	port = p->dport;
+	on = bpf_map_lookup_elem(&corral_synports, &port);
+	return on && *on;
+}
+
+/* its listener takes the cookie: the connection is the gate's admission */
+static __always_inline void cookie_admit(const struct corral_cfg *cfg, struct corral_ctl *ctl,
+					 struct corral_pkt *p, __u8 class)
+{
+	if (cookie_ack(p) != COOKIE_ACK_OK)
+		return;
+	syn_debit(cfg, ctl, ctx_now(ctl));
+	stats_add(class, CORRAL_R_SYN_ADMIT, p->len);
+}
+
+/* tc ingress beside XDP: only the ACKs of the cookies XDP sent */
+static __always_inline void pipeline_cookie_ack(struct corral_pkt *p)
+{
+	const struct corral_cfg *cfg;
+	struct corral_ctl *ctl = NULL;
+
+	cfg = cfg_live(&ctl);
+	if (!cfg || !ctl || parse_packet(p) != PARSE_IP || !cookie_ack_wanted(cfg, p))
+		return;
+	cookie_admit(cfg, ctl, p, classify(cfg, policy_lookup(cfg, p->src, p->family), p));
+}
+#endif
+
 static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p)
 {
 	const struct corral_policy *pol;
@@ -76,7 +122,7 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 	__u64 shed, now = 0;
 	int have_now = 0;
 	__u8 class;
-	int r;
+	int r, cookies;
 
 	cfg = cfg_live(&ctl);
 	if (!cfg || !ctl)
@@ -123,6 +169,11 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 	/* 3. classify */
 	class = classify(cfg, pol, p);
 	bucket_key(&key, p->src, p->family, cfg, class);
+#ifdef CORRAL_COOKIE_ACK
+	/* the ACK of a cookie SYN-ACK (tc mode): its connection, then the rest */
+	if (p->skb && cookie_ack_wanted(cfg, p))
+		cookie_admit(cfg, ctl, p, class);
+#endif
 
 	/* 4. shed */
 	shed = READ_ONCE(ctl->shed);
@@ -142,9 +193,16 @@ static __always_inline enum corral_verdict pipeline_ingress(struct corral_pkt *p
 			have_now = 1;
 		}
 		stats_add(class, CORRAL_R_SYN_SEEN, p->len);
-		verdict = syn_gate(cfg, ctl, &key, now);
+		cookies = cfg->syn_cookies && cfg->mode == CORRAL_MODE_ENFORCE;
+		verdict = syn_gate(cfg, ctl, &key, now, cookies ? SYN_PEEK : SYN_TAKE);
 		if (verdict != CORRAL_R_SYN_ADMIT)
 			return verdict_shape(cfg, p, class, verdict, now);
+		if (cookies) {
+			/* answered here: no per-source state for a SYN that
+			 * may be spoofed; its ACK meets the buckets */
+			stats_add(class, CORRAL_R_SYN_COOKIE, p->len);
+			return cookie_synack(p);
+		}
 		stats_add(class, CORRAL_R_SYN_ADMIT, p->len);
 	}
 
