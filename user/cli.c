@@ -101,11 +101,12 @@ static const struct usage usages[] = {
 		  "       corral shed show\n"
 		  "LEVEL := L | L.F   classes > L are shed, and the fraction 0.F of class-L sources\n" },
 	{ "syn", "Usage: corral syn set ports PORTS [rate RATE] [burst N] [herd auto|on|off]\n"
-		 "                      [window auto|DURATION]\n"
+		 "                      [window auto|DURATION] [cookies on|off]\n"
 		 "       corral syn off\n"
 		 "       corral syn show\n"
 		 "PORTS := PORT[,PORT...]   PORT := 1..65535 | LO-HI\n"
-		 "herd on starts jittered admission now and needs a window DURATION\n" },
+		 "herd on starts jittered admission now and needs a window DURATION\n"
+		 "cookies on answers the SYNs the gate admits with SYN cookies from XDP\n" },
 	{ "status", "Usage: corral status [dev IFACE]\n" },
 	{ "top", "Usage: corral top [count N]\n" },
 	{ "run", "Usage: corral run [-c FILE] [--check] [--metrics [ADDR:]PORT] "

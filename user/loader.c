@@ -343,16 +343,17 @@ static int dev_remove(__u32 ifindex, const struct corral_dev *d)
 {
 	int ret = 0, r;
 
+	/* every mode has a tc ingress program: in XDP modes, the one that
+	 * takes the ACKs of SYN cookies */
 	if (d->mode == CORRAL_ATTACH_XDP || d->mode == CORRAL_ATTACH_XDP_GENERIC)
 		ret = xdp_detach(d->ifname);
-	else
-		ret = tc_detach_point((int)ifindex, BPF_TC_INGRESS);
-	if (d->egress || d->mode == CORRAL_ATTACH_TC) {
-		r = tc_detach_point((int)ifindex, BPF_TC_EGRESS);
-		if (!ret)
-			ret = r;
-		tc_hook_destroy((int)ifindex);
-	}
+	r = tc_detach_point((int)ifindex, BPF_TC_INGRESS);
+	if (!ret)
+		ret = r;
+	r = tc_detach_point((int)ifindex, BPF_TC_EGRESS);
+	if (!ret)
+		ret = r;
+	tc_hook_destroy((int)ifindex);
 	return ret;
 }
 
@@ -536,6 +537,19 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 		if (ret)
 			goto fail_msg;
 		fell = mode != xo.mode;
+		/* the ACKs of the SYN cookies XDP answers become connections at tc ingress */
+		ret = tc_attach_point(ifindex, BPF_TC_INGRESS,
+				      bpf_program__fd(skel->progs.corral_tc_cookie));
+		if (ret) {
+			struct corral_dev tmp = { .mode = mode, .egress = 0 };
+
+			snprintf(msg, sizeof(msg), "tc ingress attach: %s", strerror(-ret));
+			if (!had_old) {
+				snprintf(tmp.ifname, sizeof(tmp.ifname), "%s", o->ifname);
+				dev_remove(key, &tmp);
+			}
+			goto fail_msg;
+		}
 	}
 	if (o->egress) {
 		ret = tc_attach_point(ifindex, BPF_TC_EGRESS,
@@ -552,8 +566,6 @@ int corral_attach(const struct corral_attach_opts *o, char *err, size_t errlen)
 		}
 	} else if (had_old && old.egress) {
 		tc_detach_point(ifindex, BPF_TC_EGRESS);
-		if (mode != CORRAL_ATTACH_TC)
-			tc_hook_destroy(ifindex);
 	}
 
 	snprintf(nd.ifname, sizeof(nd.ifname), "%s", o->ifname);

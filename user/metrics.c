@@ -35,6 +35,10 @@ int metrics_render(const struct metrics_snap *s, __u64 now_ns, FILE *f)
 		[CORRAL_G_BUCKET_RETRY] = "corral_bucket_retries_total",
 		[CORRAL_G_REPLY_SENT] = "corral_replies_sent_total",
 		[CORRAL_G_REPLY_SUPPRESSED] = "corral_replies_suppressed_total",
+		[CORRAL_G_COOKIE_NONE] = "corral_syn_cookies_unanswered_total",
+		[CORRAL_G_COOKIE_OK] = "corral_syn_cookies_ok_total",
+		[CORRAL_G_COOKIE_BAD] = "corral_syn_cookies_bad_total",
+		[CORRAL_G_COOKIE_FAIL] = "corral_syn_cookies_refused_total",
 	};
 	static const char *ghelp[CORRAL_NGSTAT] = {
 		[CORRAL_G_SRC_NEW] = "Per-source buckets created.",
@@ -42,6 +46,10 @@ int metrics_render(const struct metrics_snap *s, __u64 now_ns, FILE *f)
 		[CORRAL_G_BUCKET_RETRY] = "Bucket updates that ran out of compare-and-swap retries.",
 		[CORRAL_G_REPLY_SENT] = "Shaping drops of reject classes answered (TCP RST, ICMP prohibited).",
 		[CORRAL_G_REPLY_SUPPRESSED] = "Answerable drops of reject classes not answered: over the reply budget.",
+		[CORRAL_G_COOKIE_NONE] = "SYNs to cookie ports that could not be answered (unanswerable address): dropped.",
+		[CORRAL_G_COOKIE_OK] = "ACKs whose SYN cookie checked, handed to their listener.",
+		[CORRAL_G_COOKIE_BAD] = "ACKs to a listener without a valid SYN cookie (passed to the stack).",
+		[CORRAL_G_COOKIE_FAIL] = "Valid SYN cookies the kernel refused as request sockets.",
 	};
 	char rb[8];
 

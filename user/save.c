@@ -128,9 +128,10 @@ static void syn_line(struct emit *e, const struct corral_cfg *c, const struct co
 		snprintf(rate, sizeof(rate), " rate %llupps", (unsigned long long)c->syn_rate);
 	if (c->syn_burst)
 		snprintf(burst, sizeof(burst), " burst %llu", (unsigned long long)c->syn_burst);
-	line(e, "syn set ports %s%s%s herd %s window %s", pbuf, rate, burst,
+	line(e, "syn set ports %s%s%s herd %s window %s%s", pbuf, rate, burst,
 	     corral_herd_mode_name(c->syn_herd),
-	     c->syn_window_ns ? dur(c->syn_window_ns, win, sizeof(win)) : "auto");
+	     c->syn_window_ns ? dur(c->syn_window_ns, win, sizeof(win)) : "auto",
+	     c->syn_cookies ? " cookies on" : "");
 }
 
 int corral_save_emit(const struct corral_save_in *in, corral_line_fn fn, void *arg)

@@ -342,7 +342,7 @@ void sig_class_rates(const struct corral_counter *prev, const struct corral_coun
 {
 	static const int reasons[] = {
 		CORRAL_R_PASS, CORRAL_R_ALLOW, CORRAL_R_RATE, CORRAL_R_SHED,
-		CORRAL_R_SYN_DEFER, CORRAL_R_SYN_CAP,
+		CORRAL_R_SYN_DEFER, CORRAL_R_SYN_CAP, CORRAL_R_SYN_COOKIE,
 	};
 
 	for (int c = 0; c < CORRAL_NCLASS; c++) {

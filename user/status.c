@@ -27,6 +27,10 @@ static const char *const gstat_names[CORRAL_NGSTAT] = {
 	[CORRAL_G_BUCKET_RETRY] = "bucket_retry",
 	[CORRAL_G_REPLY_SENT] = "reply_sent",
 	[CORRAL_G_REPLY_SUPPRESSED] = "reply_suppressed",
+	[CORRAL_G_COOKIE_NONE] = "cookie_unanswered",
+	[CORRAL_G_COOKIE_OK] = "cookie_ok",
+	[CORRAL_G_COOKIE_BAD] = "cookie_bad",
+	[CORRAL_G_COOKIE_FAIL] = "cookie_refused",
 };
 
 const char *corral_row_name(unsigned int row, char *buf, size_t len)

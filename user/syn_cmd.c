@@ -41,7 +41,7 @@ const char *corral_herd_mode_name(__u8 mode)
 int corral_syn_parse(int argc, char **argv, struct corral_syn_op *op, char *err, size_t errlen)
 {
 	bool has_ports = false, has_rate = false, has_burst = false, has_herd = false,
-	     has_window = false;
+	     has_window = false, has_cookies = false;
 	char bad[80];
 	int i;
 
@@ -66,11 +66,11 @@ int corral_syn_parse(int argc, char **argv, struct corral_syn_op *op, char *err,
 		const char *v;
 
 		if (!is(w, "ports") && !is(w, "rate") && !is(w, "burst") && !is(w, "herd") &&
-		    !is(w, "window"))
+		    !is(w, "window") && !is(w, "cookies"))
 			return E("syn: unknown argument \"%s\"", w);
 		if ((is(w, "ports") && has_ports) || (is(w, "rate") && has_rate) ||
 		    (is(w, "burst") && has_burst) || (is(w, "herd") && has_herd) ||
-		    (is(w, "window") && has_window))
+		    (is(w, "window") && has_window) || (is(w, "cookies") && has_cookies))
 			return E("syn: duplicate \"%s\"", w);
 		if (i + 1 >= argc)
 			return E("syn: missing argument after \"%s\"", w);
@@ -101,6 +101,12 @@ int corral_syn_parse(int argc, char **argv, struct corral_syn_op *op, char *err,
 			else
 				return E("syn: invalid herd mode \"%s\"", v);
 			has_herd = true;
+		} else if (is(w, "cookies")) {
+			if (is(v, "on"))
+				op->cookies = true;
+			else if (!is(v, "off"))
+				return E("syn: invalid cookies \"%s\" (on or off)", v);
+			has_cookies = true;
 		} else {
 			if (is(v, "auto")) {
 				op->window_ns = 0;
@@ -136,6 +142,7 @@ void corral_syn_cfg_apply(struct corral_cfg *c, const struct corral_syn_op *op)
 	if (op->off) {
 		c->syn_on = 0;
 		c->syn_herd = CORRAL_HERD_OFF;
+		c->syn_cookies = 0;
 		return;
 	}
 	c->syn_on = 1;
@@ -143,6 +150,7 @@ void corral_syn_cfg_apply(struct corral_cfg *c, const struct corral_syn_op *op)
 	c->syn_burst = op->burst;
 	c->syn_herd = op->herd;
 	c->syn_window_ns = op->window_ns;
+	c->syn_cookies = op->cookies;
 }
 
 static void synport_put(struct corral_handle *h, __u32 port, __u8 v)
@@ -297,6 +305,7 @@ void corral_print_syn(const struct corral_handle *h, const struct corral_counter
 		{ "admitted", CORRAL_R_SYN_ADMIT },
 		{ "deferred", CORRAL_R_SYN_DEFER },
 		{ "capped", CORRAL_R_SYN_CAP },
+		{ "cookies_sent", CORRAL_R_SYN_COOKIE },
 	};
 	const struct corral_cfg *c = corral_cfg_live(h);
 	__u64 word = corral_syn_read(h);
@@ -340,6 +349,7 @@ void corral_print_syn(const struct corral_handle *h, const struct corral_counter
 		print_null(PRINT_JSON, "window_ms", NULL);
 		print_text(" window auto");
 	}
+	print_string(PRINT_ANY, "cookies", " cookies %s", c->syn_cookies ? "on" : "off");
 	print_nl();
 
 	/* the dynamic word */

@@ -43,6 +43,7 @@ struct corral_syn_op {
 	__u64 burst;                  /* >= 1 */
 	__u8 herd;                    /* enum corral_herd_mode */
 	__u64 window_ns;              /* whole milliseconds; 0 = auto */
+	bool cookies;                 /* answer admitted SYNs with SYN cookies */
 };
 
 /*

@@ -100,6 +100,7 @@ static const char *src_str(const struct corral_src_key *k, const struct corral_c
 static const unsigned int top_reasons[] = {
 	CORRAL_R_PASS, CORRAL_R_ALLOW, CORRAL_R_RATE, CORRAL_R_SHED, CORRAL_R_DENY,
 	CORRAL_R_MALFORMED, CORRAL_R_WOULD_DROP, CORRAL_R_SYN_DEFER, CORRAL_R_SYN_CAP,
+	CORRAL_R_SYN_COOKIE,
 };
 #define NTOP_REASONS (sizeof(top_reasons) / sizeof(top_reasons[0]))
 

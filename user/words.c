@@ -402,6 +402,7 @@ static const char *const reason_names[CORRAL_NREASON] = {
 	[CORRAL_R_SYN_ADMIT] = "syn_admit",
 	[CORRAL_R_SYN_DEFER] = "syn_defer",
 	[CORRAL_R_SYN_CAP] = "syn_cap",
+	[CORRAL_R_SYN_COOKIE] = "syn_cookie",
 };
 
 const char *corral_reason_name(unsigned int reason)
