@@ -112,3 +112,76 @@ ck_handshake() {
 @test "cookies: real clients connect and exchange data (mode tc)" {
 	ck_handshake tc
 }
+
+# SYN-ACKs that reach the generator's device
+ck_gen_counter() {
+	ip netns exec "$CE_GEN" nft -f - <<-NFT
+	table netdev ck {
+	  counter synack {}
+	  chain in {
+	    type filter hook ingress device "ceg0" priority 0; policy accept;
+	    tcp flags & (syn | ack) == syn | ack counter name "synack"
+	  }
+	}
+	NFT
+}
+
+ck_gen_synack() {
+	ip netns exec "$CE_GEN" nft -j list counter netdev ck synack |
+		jq '[.nftables[] | .counter? // empty | .packets] | add // 0'
+}
+
+@test "cookies: under a spoofed SYN flood real clients are served and the flood never reaches the listener" {
+	local n=3000 pps=3000 clients=20 r
+	ip -n "$CE_GEN" link set ceg0 xdpdrv obj "$CE_TOP/${BUILD:-build}/peer_pass.bpf.o" sec xdp
+	ce_attach cev0 mode xdp
+	# a gate rate a third of the flood's: if spoofed SYNs took its tokens,
+	# about two in three SYNs would be capped, clients' retries among them
+	ce_corral syn set ports $PORT rate 1000pps burst 100 herd off cookies on
+	ck_listen 16
+	ck_gen_counter
+	ce_pkts4 0 1000 proto=syn dport=$PORT >"$CE_TMP/flood.cfg"
+	ce_send_bg "$CE_TMP/flood.cfg" $n $pps
+	ck_clients $clients >"$CE_TMP/served" &
+	CE_BG_PIDS+=($!)
+	wait $!
+	ce_wait_bg
+	ce_settle
+	r=$(cat "$CE_TMP/served")
+	ce_log "flood: $CE_SENT spoofed SYNs; $r of $clients clients served;" \
+		"SYN-ACKs at the generator $(ck_gen_synack); corral: $(ce_status | jq -c .global)"
+	ce_eq "clients served during the flood" "$r" $clients
+	ce_eq "spoofed SYNs sent" "$CE_SENT" $n
+	ce_eq "every SYN answered with a cookie" "$(ce_stat syn_cookie)" $((n + clients))
+	ce_eq "SYN-ACKs the generator received" "$(ck_gen_synack)" $((n + clients))
+	ce_eq "cookies checked: the clients only" "$(ck_global cookie_ok)" $clients
+	ce_eq "admissions: the clients only" "$(ce_stat syn_admit)" $clients
+	ce_eq "SYNs capped by the gate" "$(ce_stat syn_cap)" 0
+	ce_eq "the kernel sent no cookie of its own" "$(ck_mib TcpExtSyncookiesSent)" 0
+	ce_eq "listen overflows" "$(ck_mib TcpExtListenOverflows)" 0
+	ce_eq "listen drops" "$(ck_mib TcpExtListenDrops)" 0
+}
+
+@test "cookies: save prints them back; bad words change nothing" {
+	local before
+	ce_attach cev0 mode tc
+	ce_corral syn set ports $PORT rate 100pps cookies on
+	ce_corral -j syn show | jq -e '.syn.cookies == "on"' >/dev/null
+	ce_corral save >"$CE_TMP/a"
+	grep -q "^syn set ports $PORT .*cookies on" "$CE_TMP/a"
+	ce_corral flush
+	ce_corral -j syn show | jq -e '.syn.on == false' >/dev/null
+	ce_corral -f "$CE_TMP/a"
+	ce_corral save >"$CE_TMP/b"
+	diff "$CE_TMP/a" "$CE_TMP/b"
+	before=$(ce_state)
+	run ce_corral syn set ports $PORT cookies maybe
+	[ "$status" -ne 0 ] && [[ $output == *'"maybe"'* ]]
+	run ce_corral syn set ports $PORT cookies
+	[ "$status" -ne 0 ] && [[ $output == *cookies* ]]
+	run ce_corral syn set ports $PORT cookies on cookies off
+	[ "$status" -ne 0 ] && [[ $output == *cookies* ]]
+	ce_eq "state after refused commands" "$(ce_state)" "$before"
+	ce_corral syn set ports $PORT cookies off
+	ce_corral -j syn show | jq -e '.syn.cookies == "off"' >/dev/null
+}
