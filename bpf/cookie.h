@@ -92,11 +92,6 @@ static __always_inline int cookie_synack(struct corral_pkt *p)
 
 	if (p->family == 4) {
 		struct iphdr ip = {}, old;
-		struct {
-			__be32 s, d;
-			__u8 z, proto;
-			__be16 len;
-		} ph;
 
 		if (pkt_load(p, l3, &old, sizeof(old)))
 			goto none;
@@ -104,24 +99,10 @@ static __always_inline int cookie_synack(struct corral_pkt *p)
 		if (c < 0)
 			goto none;
 		adv = (__u16)(mtu - 40);
-		ip.version = 4;
-		ip.ihl = 5;
-		ip.tot_len = bpf_htons(44);
-		ip.frag_off = bpf_htons(0x4000);   /* DF */
-		ip.ttl = CORRAL_COOKIE_TTL;
-		ip.protocol = CORRAL_IPPROTO_TCP;
-		ip.saddr = old.daddr;
-		ip.daddr = old.saddr;
-		ip.check = csum_final(csum_words(&ip, 20));
 		th.h.seq = bpf_htonl((__u32)c);
 		th.mss[2] = adv >> 8;
 		th.mss[3] = adv & 0xff;
-		ph.s = ip.saddr;
-		ph.d = ip.daddr;
-		ph.z = 0;
-		ph.proto = CORRAL_IPPROTO_TCP;
-		ph.len = bpf_htons(24);
-		sum = csum_words(&ph, 12) + csum_words(&th, 24);
+		sum = reply_ip4_tcp(&ip, &old, 24, CORRAL_COOKIE_TTL) + csum_words(&th, 24);
 		th.h.check = csum_final(sum);
 		if (swap_macs(p) || pkt_resize(p, l3 + 44))
 			goto fail;
@@ -136,17 +117,10 @@ static __always_inline int cookie_synack(struct corral_pkt *p)
 		if (c < 0)
 			goto none;
 		adv = (__u16)(mtu - 60);
-		ip6.version = 6;
-		ip6.payload_len = bpf_htons(24);
-		ip6.nexthdr = CORRAL_IPPROTO_TCP;
-		ip6.hop_limit = CORRAL_COOKIE_TTL;
-		ip6.saddr = old6.daddr;
-		ip6.daddr = old6.saddr;
 		th.h.seq = bpf_htonl((__u32)c);
 		th.mss[2] = adv >> 8;
 		th.mss[3] = adv & 0xff;
-		sum = csum_words(&ip6.saddr, 32) + csum_ph6(24, CORRAL_IPPROTO_TCP) +
-		      csum_words(&th, 24);
+		sum = reply_ip6_tcp(&ip6, &old6, 24, CORRAL_COOKIE_TTL) + csum_words(&th, 24);
 		th.h.check = csum_final(sum);
 		if (swap_macs(p) || pkt_resize(p, l3 + 64))
 			goto fail;

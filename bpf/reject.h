@@ -96,6 +96,44 @@ static __always_inline __u16 csum_final(__u64 s)
 }
 
 /*
+ * The IPv4 header of a TCP reply of tcplen bytes to old: addresses
+ * swapped, no options, DF, its checksum. Returns the sum of the TCP
+ * pseudo-header, for the segment's checksum.
+ */
+static __always_inline __u64 reply_ip4_tcp(struct iphdr *ip, const struct iphdr *old,
+					   __u16 tcplen, __u8 ttl)
+{
+	__u32 sa = old->daddr, da = old->saddr;
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = bpf_htons(20 + tcplen);
+	ip->frag_off = bpf_htons(0x4000);   /* DF */
+	ip->ttl = ttl;
+	ip->protocol = CORRAL_IPPROTO_TCP;
+	ip->saddr = old->daddr;
+	ip->daddr = old->saddr;
+	ip->check = csum_final(csum_words(ip, 20));
+	/* the pseudo-header's words in memory order, as arithmetic: no
+	 * stores to a struct read back through another type */
+	return (__u64)(sa & 0xffff) + (sa >> 16) + (da & 0xffff) + (da >> 16) +
+	       bpf_htons(CORRAL_IPPROTO_TCP) + bpf_htons(tcplen);
+}
+
+/* the same for IPv6: no extension headers */
+static __always_inline __u64 reply_ip6_tcp(struct ipv6hdr *ip6, const struct ipv6hdr *old6,
+					   __u16 tcplen, __u8 ttl)
+{
+	ip6->version = 6;
+	ip6->payload_len = bpf_htons(tcplen);
+	ip6->nexthdr = CORRAL_IPPROTO_TCP;
+	ip6->hop_limit = ttl;
+	ip6->saddr = old6->daddr;
+	ip6->daddr = old6->saddr;
+	return csum_words(&ip6->saddr, 32) + csum_ph6(tcplen, CORRAL_IPPROTO_TCP);
+}
+
+/*
  * Move len bytes at from to to (to > from, overlapping), back to front in
  * chunks, and return their checksum sum (the chunks start at even offsets
  * of the moved block). -1 on a helper error.
@@ -256,29 +294,10 @@ static __always_inline int build_rst(struct corral_pkt *p, __u32 l3, __u32 l3_le
 
 	if (p->family == 4) {
 		struct iphdr ip = {}, old;
-		struct {
-			__be32 s, d;
-			__u8 z, proto;
-			__be16 len;
-		} ph;
 
 		if (pkt_load(p, l3, &old, sizeof(old)))
 			return -1;
-		ip.version = 4;
-		ip.ihl = 5;
-		ip.tot_len = bpf_htons(40);
-		ip.frag_off = bpf_htons(0x4000);   /* DF */
-		ip.ttl = CORRAL_REPLY_TTL;
-		ip.protocol = CORRAL_IPPROTO_TCP;
-		ip.saddr = old.daddr;
-		ip.daddr = old.saddr;
-		ip.check = csum_final(csum_words(&ip, 20));
-		ph.s = ip.saddr;
-		ph.d = ip.daddr;
-		ph.z = 0;
-		ph.proto = CORRAL_IPPROTO_TCP;
-		ph.len = bpf_htons(20);
-		sum = csum_words(&ph, 12) + csum_words(&th, 20);
+		sum = reply_ip4_tcp(&ip, &old, 20, CORRAL_REPLY_TTL) + csum_words(&th, 20);
 		th.check = csum_final(sum);
 		if (pkt_resize(p, l3 + 40))
 			return -1;
@@ -290,14 +309,7 @@ static __always_inline int build_rst(struct corral_pkt *p, __u32 l3, __u32 l3_le
 
 		if (pkt_load(p, l3, &old6, sizeof(old6)))
 			return -1;
-		ip6.version = 6;
-		ip6.payload_len = bpf_htons(20);
-		ip6.nexthdr = CORRAL_IPPROTO_TCP;
-		ip6.hop_limit = CORRAL_REPLY_TTL;
-		ip6.saddr = old6.daddr;
-		ip6.daddr = old6.saddr;
-		sum = csum_words(&ip6.saddr, 32) + csum_ph6(20, CORRAL_IPPROTO_TCP) +
-		      csum_words(&th, 20);
+		sum = reply_ip6_tcp(&ip6, &old6, 20, CORRAL_REPLY_TTL) + csum_words(&th, 20);
 		th.check = csum_final(sum);
 		if (pkt_resize(p, l3 + 60))
 			return -1;
