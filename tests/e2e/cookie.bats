@@ -17,7 +17,6 @@ teardown() { ce_lab_down; }
 
 # an echo listener on the victim's PORT (backlog $1, default 64), at most 60 s
 ck_listen() {
-	local i
 	ip netns exec "$CE_VIC" timeout 60 "$PY" -c '
 import socket, threading
 s = socket.socket(socket.AF_INET6 if "'"${2:-4}"'" == "6" else socket.AF_INET)
@@ -41,25 +40,22 @@ while True:
     c.close()
 ' >"$CE_TMP/listen.out" 2>&1 &
 	CE_BG_PIDS+=($!)
-	for ((i = 0; i < 50; i++)); do
-		grep -q up "$CE_TMP/listen.out" && return 0
-		sleep 0.1
-	done
-	echo "listener did not come up: $(cat "$CE_TMP/listen.out")" >&2
-	return 1
+	ce_wait_up "$CE_TMP/listen.out"
 }
 
-# N clients from the generator's stack, one after another: prints how many
-# got their 20000 bytes back in upper case
+# N clients from the generator's stack, one after another, to address $2
+# (default 10.77.0.1): prints how many got their 20000 bytes back in upper
+# case
 ck_clients() {
 	ip netns exec "$CE_GEN" timeout 60 "$PY" -c '
 import socket
+dst = "'"${2:-10.77.0.1}"'"
 ok = 0
 for i in range('"${1:-1}"'):
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
     s.settimeout(5)
     try:
-        s.connect(("10.77.0.1", '"$PORT"'))
+        s.connect((dst, '"$PORT"'))
         s.sendall(b"x" * 20000)
         s.shutdown(socket.SHUT_WR)
         got = b""
@@ -111,6 +107,23 @@ ck_handshake() {
 
 @test "cookies: real clients connect and exchange data (mode tc)" {
 	ck_handshake tc
+}
+
+@test "cookies: IPv6 clients connect and exchange data (mode xdp)" {
+	local n=20 r
+	# the generator's stack has IPv6 off in the lab: on for its end only
+	ip netns exec "$CE_GEN" sysctl -qw net.ipv6.conf.ceg0.disable_ipv6=0
+	ip -n "$CE_GEN" addr add fd77:0::2/64 dev ceg0 nodad
+	ip -n "$CE_GEN" link set ceg0 xdpdrv obj "$CE_TOP/${BUILD:-build}/peer_pass.bpf.o" sec xdp
+	ce_attach cev0 mode xdp
+	ce_corral syn set ports $PORT herd off cookies on
+	ck_listen 64 6
+	r=$(ck_clients $n fd77:0::1)
+	ce_eq "IPv6 clients served through cookies" "$r" $n
+	ce_eq "SYNs answered by corral" "$(ce_stat syn_cookie)" $n
+	ce_eq "cookies checked" "$(ck_global cookie_ok)" $n
+	ce_eq "cookies refused by the kernel" "$(ck_global cookie_refused)" 0
+	ce_eq "the kernel sent no cookie of its own" "$(ck_mib TcpExtSyncookiesSent)" 0
 }
 
 # SYN-ACKs that reach the generator's device

@@ -310,6 +310,18 @@ ce_wait_bg() {
 	return "$rc"
 }
 
+# ce_wait_up FILE: a server started in the background writes "up" to
+# FILE when it listens; wait for it (5 s at most), else say what it wrote
+ce_wait_up() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -q up "$1" && return 0
+		sleep 0.1
+	done
+	echo "server did not come up: $(cat "$1")" >&2
+	return 1
+}
+
 # wait until frames in flight have been processed by the victim
 ce_settle() { sleep "${1:-0.3}"; }
 

@@ -16,7 +16,6 @@ teardown() { ce_lab_down; }
 
 # a listener on the victim's PORT, at most 60 s; waits until it listens
 re_listen() {
-	local i
 	ip netns exec "$CE_VIC" timeout 60 "$PY" -c '
 import socket
 s = socket.socket()
@@ -29,12 +28,7 @@ while True:
     c.close()
 ' >"$CE_TMP/listen.out" 2>&1 &
 	CE_BG_PIDS+=($!)
-	for ((i = 0; i < 50; i++)); do
-		grep -q up "$CE_TMP/listen.out" && return 0
-		sleep 0.1
-	done
-	echo "listener did not come up: $(cat "$CE_TMP/listen.out")" >&2
-	return 1
+	ce_wait_up "$CE_TMP/listen.out"
 }
 
 # one connect() from the generator's stack: ok | refused | timeout | error ...

@@ -287,9 +287,10 @@ static void rand_line(char *buf, size_t len)
 			break;
 		}
 		rand_ports(p, sizeof(p));
-		snprintf(buf, len, "syn set ports %s%s herd %s window %s", p,
+		snprintf(buf, len, "syn set ports %s%s herd %s window %s%s", p,
 			 pick(2) ? " rate 2kpps" : "", herd[h],
-			 h == 2 || pick(2) ? dur[pick(5)] : "auto");
+			 h == 2 || pick(2) ? dur[pick(5)] : "auto",
+			 pick(3) ? "" : pick(2) ? " cookies on" : " cookies off");
 		break;
 	}
 	default:
