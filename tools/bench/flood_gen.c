@@ -6,7 +6,7 @@
  *                  [sources N|random] [base ADDR] [count N] [time SEC]
  *                  [rate PPS] [cpu N] [port P] [legit-pps N]
  *                  [legit-src ADDR] [legit-port P] [echo-port P] [wait MS]
- *                  [gen auto|xdp-live|af-packet]
+ *                  [gen auto|xdp-live|af-packet] [proto udp|syn]
  *   flood_gen probe dev IF
  *   flood_gen echo [port P] [sink-port P] [cpu N]
  *
@@ -20,6 +20,9 @@
  * frame (see gen_frame.h), so the offered load is smooth. With legit-pps, one frame in the stream
  * every 1/legit-pps s is a request from legit-src:legit-port to echo-port;
  * a thread counts the answers (kernel receive timestamps give latency).
+ * With proto syn (af-packet, IPv4, no legit requests) every flood frame
+ * is a TCP SYN without options to `port` instead of a UDP datagram, from
+ * source port 1024 + the source's low 15 bits, with a pseudo-random seq.
  * Output is one line of key=value pairs.
  *
  * "echo" runs in the victim: it answers every datagram on `port` and binds
@@ -72,6 +75,7 @@ static void die_usage(void)
 	fprintf(stderr,
 		"usage: flood_gen send dev IF dmac MAC dst4 ADDR [dst6 ADDR6] [family 4|6]\n"
 		"                 [sources N|random] [base ADDR] [count N] [time SEC] [rate PPS]\n"
+		"                 [proto udp|syn]\n"
 		"                 [cpu N] [port P] [legit-pps N] [legit-src ADDR] [legit-port P]\n"
 		"                 [echo-port P] [wait MS] [gen auto|xdp-live|af-packet]\n"
 		"       flood_gen probe dev IF\n"
@@ -268,6 +272,7 @@ struct sender {
 	struct gen_state own;          /* af-packet: st points here */
 	struct gen_flood_bpf *skel;    /* xdp-live */
 	int pkt_fd;                    /* af-packet */
+	bool syn;                      /* af-packet: flood frames as TCP SYNs */
 	uint64_t calls;
 };
 
@@ -362,6 +367,45 @@ static void sender_close(struct sender *s)
 	gen_flood_bpf__destroy(s->skel);
 }
 
+/*
+ * A flood frame of the stream (IPv4/UDP, gen_write_v4) rewritten in place
+ * into a TCP SYN without options: 14 + 20 + 20 bytes, the frame's tail is
+ * Ethernet padding (tot_len says 40).
+ */
+static void frame_to_syn(uint8_t *f, uint16_t dport)
+{
+	struct iphdr *ip = (struct iphdr *)(f + 14);
+	uint8_t *th = f + 34;
+	uint32_t sum = 0, seq = (uint32_t)random();
+	uint16_t sport, c;
+	int i;
+
+	if (f[12] != 0x08 || f[13] != 0x00)
+		return;
+	ip->protocol = IPPROTO_TCP;
+	ip->tot_len = htons(40);
+	ip->check = 0;
+	ip->check = gen_csum_fold(gen_csum_add(ip, 10, 0));
+	sport = (uint16_t)(1024 + (ntohl(ip->saddr) & 0x7fff));
+	memset(th, 0, GEN_FRAME_LEN - 34);
+	th[0] = (uint8_t)(sport >> 8);
+	th[1] = (uint8_t)sport;
+	th[2] = (uint8_t)(dport >> 8);
+	th[3] = (uint8_t)dport;
+	memcpy(th + 4, &seq, 4);
+	th[12] = 5 << 4;
+	th[13] = 0x02;                 /* SYN */
+	th[14] = 0xfa;                 /* window 64240 */
+	th[15] = 0xf0;
+	/* pseudo-header: addresses, protocol, TCP length */
+	sum = gen_csum_add(&ip->saddr, 4, 0);
+	sum += htons(IPPROTO_TCP) + htons(20);
+	for (i = 0; i < 20; i += 2)
+		sum += (uint32_t)(th[i] | th[i + 1] << 8);
+	c = gen_csum_fold(sum);
+	memcpy(th + 16, &c, 2);
+}
+
 /* af-packet: one batch of frames that are due; a frame the device drops
  * (ENOBUFS: the peer's ring is full) was offered all the same and counts as
  * sent, as it does with live frames */
@@ -374,6 +418,8 @@ static int packet_batch(struct sender *s)
 	int n = 0, done = 0;
 
 	while (n < GEN_BATCH && gen_produce(&s->cfg, s->st, frames[n])) {
+		if (s->syn)
+			frame_to_syn(frames[n], s->cfg.flood_dport);
 		iov[n] = (struct iovec){ frames[n], GEN_FRAME_LEN };
 		msgs[n] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[n], .msg_iovlen = 1 } };
 		n++;
@@ -467,6 +513,10 @@ static int cmd_send(int argc, char **argv)
 			if (g == 3)
 				invarg(k, v);
 			snd.kind = g;
+		} else if (!strcmp(k, "proto")) {
+			if (strcmp(v, "udp") && strcmp(v, "syn"))
+				invarg(k, v);
+			snd.syn = !strcmp(v, "syn");
 		} else {
 			fprintf(stderr, "flood_gen: unknown keyword \"%s\"\n", k);
 			die_usage();
@@ -476,6 +526,12 @@ static int cmd_send(int argc, char **argv)
 		die_usage();
 	if (nsrc == 0 && family == 4)
 		nsrc = 1u << 17;  /* "random" in IPv4: the whole 10.78.0.0/15 */
+	if (snd.syn && (family != 4 || legit_pps || snd.kind == GEN_XDP_LIVE)) {
+		fprintf(stderr, "flood_gen: proto syn: IPv4 only, no legit-pps, gen af-packet\n");
+		exit(2);
+	}
+	if (snd.syn)
+		snd.kind = GEN_AF_PACKET;
 	if (legit_pps && !legit_src) {
 		fprintf(stderr, "flood_gen: legit-pps needs legit-src\n");
 		return 2;
