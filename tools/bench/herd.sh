@@ -89,8 +89,9 @@ if [ "${HERD_SYNFLOOD:-1}" = 1 ]; then
 	IFS=: read -r N C B <<<"${POINTS%% *}"
 	BURST=$(( C * 3 / 2 ))
 	flood="$PWD/tools/herd/synflood.sh bh-cli bh-cli0 bh-srv bh-srv0 10.77.0.1 $PORT 20000 5000 20"
-	FLOOD_METHODS="nocorral auto"
-	[ "$SIZE" = defaults ] && FLOOD_METHODS="nocorral defaults"
+	FLOOD_METHODS="nocorral auto auto-cookies cookies"
+	[ "$SIZE" = defaults ] && FLOOD_METHODS="nocorral defaults cookies"
+	[ -n "${HERD_FLOOD_METHODS:-}" ] && FLOOD_METHODS=$HERD_FLOOD_METHODS
 	for m in $FLOOD_METHODS; do
 		dir=$OUTROOT/flood-$N-$m
 		mkdir -p "$dir"
@@ -99,15 +100,28 @@ if [ "${HERD_SYNFLOOD:-1}" = 1 ]; then
 		nocorral)
 			setup="{ $flood 2> $dir/synflood.txt & } ; sleep 1"
 			teardown="true" ;;
-		auto|defaults)
+		auto|defaults|cookies|auto-cookies)
+			peer=
 			if [ "$m" = defaults ]; then
 				printf '%s\n' "syn set ports $PORT herd auto" "controller ports $PORT" > "$dir/corral.conf"
+			elif [ "$m" = cookies ] || [ "$m" = auto-cookies ]; then
+				# SYN cookies with the defaults (cookies) or with the
+				# rate and burst of auto (auto-cookies); a veth delivers
+				# XDP_TX frames only to a peer with an XDP program: a
+				# pass-all one on the clients' end
+				if [ "$m" = cookies ]; then
+					printf '%s\n' "syn set ports $PORT herd auto cookies on" "controller ports $PORT" > "$dir/corral.conf"
+				else
+					printf '%s\n' "syn set ports $PORT rate ${C}pps burst $BURST herd auto cookies on" \
+						"controller ports $PORT" "controller shed manual" > "$dir/corral.conf"
+				fi
+				peer="ip -n bh-cli link set bh-cli0 xdpdrv obj $PWD/$BUILD/peer_pass.bpf.o sec xdp && "
 			else
 				printf '%s\n' "syn set ports $PORT rate ${C}pps burst $BURST herd auto" \
 					"controller ports $PORT" "controller shed manual" > "$dir/corral.conf"
 			fi
-			setup="$CORRAL attach dev bh-srv0 && { CORRAL_RUN_DIR=$dir $CORRAL run -c $dir/corral.conf > $dir/controller.log 2>&1 & echo \$! > $dir/controller.pid; } && sleep 1 && { $flood 2> $dir/synflood.txt & } ; sleep 1"
-			teardown="$CORRAL -j syn show > $dir/syn.json; kill \$(cat $dir/controller.pid); sleep 0.5; $CORRAL detach dev bh-srv0" ;;
+			setup="$peer$CORRAL attach dev bh-srv0 && { CORRAL_RUN_DIR=$dir $CORRAL run -c $dir/corral.conf > $dir/controller.log 2>&1 & echo \$! > $dir/controller.pid; } && sleep 1 && { $flood 2> $dir/synflood.txt & } ; sleep 1"
+			teardown="$CORRAL -j syn show > $dir/syn.json; $CORRAL -j status > $dir/status.json; kill \$(cat $dir/controller.pid); sleep 0.5; $CORRAL detach dev bh-srv0; ip -n bh-cli link set bh-cli0 xdpdrv off 2>/dev/null || true" ;;
 		esac
 		echo "herd bench: N=$N C=$C B=$B $m + SYN flood" >&2
 		CORRAL_SETUP=$setup CORRAL_TEARDOWN=$teardown \
@@ -120,12 +134,18 @@ fi
 flood_tail() {
 	echo "20,000 spoofed sources (10.79.0.0/16) send 5,000 SYN/s to port $PORT for 20 s from the"
 	echo "client namespace while the herd reconnects (kernel clients, linear schedule). The gate"
-	echo "keeps no per-source state, so the flood evicts nothing; but a spoofed source whose"
-	echo "offset has come takes SYN tokens like a real client does."
+	echo "keeps no per-source state, so the flood evicts nothing; but without cookies a spoofed"
+	echo "source whose offset has come takes SYN tokens like a real client does. With"
+	echo "\`cookies on\` corral answers every SYN the gate would admit with a SYN cookie (XDP_TX),"
+	echo "the gate only peeks at SYN time, and a token is taken when a real client's ACK checks:"
+	echo "spoofed SYNs never reach the listener or take tokens. *cookies*: only"
+	echo "\`syn set ports $PORT herd auto cookies on\` and \`controller ports $PORT\`; *auto-cookies*:"
+	echo "the auto run's rate and burst with cookies on."
 	echo
 	tools/herd/table.sh "${FLOOD_RUNS[@]}"
 	for d in "${FLOOD_RUNS[@]}"; do
-		[ -s "$d/syn.json" ] && jq -r '"\nSYN gate counters with the flood (\(input_filename | split("/")[-2] | sub("flood-[0-9]+-"; ""))): seen \(.syn.counters.syn_seen), admitted \(.syn.counters.admitted), deferred \(.syn.counters.deferred), capped \(.syn.counters.capped)"' "$d/syn.json"
+		[ -s "$d/syn.json" ] && jq -r '"\nSYN gate counters with the flood (\(input_filename | split("/")[-2] | sub("flood-[0-9]+-"; ""))): seen \(.syn.counters.syn_seen), admitted \(.syn.counters.admitted), deferred \(.syn.counters.deferred), capped \(.syn.counters.capped), cookies sent \(.syn.counters.cookies_sent // 0)"' "$d/syn.json"
+		[ -s "$d/status.json" ] && jq -r '.global | select(.cookie_ok > 0) | "cookies checked \(.cookie_ok), bad \(.cookie_bad), refused \(.cookie_refused), unanswered \(.cookie_unanswered)"' "$d/status.json"
 	done
 	echo
 }

@@ -5,7 +5,7 @@
 # full:  pktcost at 1K, 100K and 1M sources (IPv6; IPv4 up to 100K), written
 #        between the pktcost markers of docs/benchmarks.md.
 # Then the other benchmarks, tools/bench/<name>.sh for each name in
-# $BENCHES (default "flood herd controller") whose script is present, run
+# $BENCHES (default "flood herd syncookie controller") whose script is present, run
 # with the same mode. Exits non-zero when any benchmark failed; the others
 # still run.
 set -u
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 MODE=${1:-full}
 DOC=${DOC:-docs/benchmarks.md}
-BENCHES=${BENCHES-flood herd controller}
+BENCHES=${BENCHES-flood herd syncookie controller}
 
 case "$MODE" in
 quick) pk_args=(-n 1K,100K -f 6 -r 1M -c 64 -k 3) ;;
