@@ -1,7 +1,8 @@
 #!/bin/bash
 # syncookie_smoke.sh - the SYN cookie benchmark end to end, tiny: flood_gen's
 # SYN stream, each method on the lab, the report. Every SYN corral receives
-# must come back to the generator as a reply and be counted by corral;
+# must be answered with a cookie, counted by corral, and the reply must
+# reach the generator;
 # the kernel with tcp_syncookies=2 must answer too; a trivial XDP_DROP
 # answers nothing. Refused flood_gen words exit 2 and name the word.
 set -u
@@ -45,10 +46,12 @@ fi
 # rate,method,run,syns_in,replies,napi_ns,ns_per_syn
 row() { awk -F, -v m="$1" '$2 == m { print $4, $5, $7 }' "$tmp/out.md"; }
 read -r in rep ns < <(row corral-cookies)
-check "corral: SYNs reached the victim ($in of $COUNT)" [ "${in:-0}" -ge $((COUNT * 95 / 100)) ]
-check "corral: every SYN answered ($rep of $in)" [ "${rep:-0}" -eq "${in:--1}" ]
 sc=$(sed -n 's/^corral (last run): syn_cookie \([0-9]*\),.*/\1/p' "$tmp/out.md")
-check "corral counted $sc cookie SYNs = SYNs in" [ "${sc:-0}" -eq "${in:--1}" ]
+# the veths also carry the odd ARP exchange: a few frames either way
+close() { [ "${1:-0}" -ge "${2:--1}" ] && [ $(( ${1:-0} - ${2:-0} )) -le 5 ]; }
+check "corral answered $sc SYNs with cookies, of $COUNT sent" [ "${sc:-0}" -ge $((COUNT * 95 / 100)) ]
+check "the victim received them ($in frames)" close "${in:-0}" "${sc:-}"
+check "the generator received every reply ($rep frames)" close "${rep:-0}" "${sc:-}"
 check "corral: victim CPU measured ($ns ns per SYN)" awk -v x="${ns:-0}" 'BEGIN { exit !(x > 0) }'
 read -r in rep ns < <(row kernel-cookies)
 check "kernel syncookies: at least 90% answered ($rep of $in)" \

@@ -75,7 +75,14 @@ taskset -p -c "$CF_GCPU" "$GNAPI" >/dev/null && chrt -f -p 20 "$GNAPI" || exit 1
 vns sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096
 ip -n "$NS_V" route replace 10.78.0.0/15 via $IP_G dev "$IF_V" || exit 1
 
-vns timeout 3600 python3 -c '
+# the listener; restarted, it takes its queued requests with it
+listener_start() {
+	if [ -n "$LISTEN_PID" ]; then
+		kill "$LISTEN_PID" 2>/dev/null
+		wait "$LISTEN_PID" 2>/dev/null
+	fi
+	: >"$tmp/listen.out"
+	vns timeout 3600 python3 -c '
 import socket
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -86,9 +93,12 @@ while True:
     c, _ = s.accept()
     c.close()
 ' >"$tmp/listen.out" 2>&1 &
-LISTEN_PID=$!
-for _ in $(seq 50); do grep -q up "$tmp/listen.out" && break; sleep 0.1; done
-grep -q up "$tmp/listen.out" || { echo "syncookie: listener: $(cat "$tmp/listen.out")" >&2; exit 1; }
+	LISTEN_PID=$!
+	for _ in $(seq 50); do grep -q up "$tmp/listen.out" && return 0; sleep 0.1; done
+	echo "syncookie: listener: $(cat "$tmp/listen.out")" >&2
+	return 1
+}
+listener_start || exit 1
 
 # "rx tx napi_ns": SYNs the victim's veth received, replies the
 # generator's veth received (XDP_TX frames are not in the victim's tx
@@ -119,8 +129,11 @@ method_down() {
 	corral-cookies)
 		corral_cmd -j status >"$tmp/status.json" 2>/dev/null
 		corral_cmd detach dev "$IF_V" >/dev/null ;;
+	kernel-default)
+		# its queued requests would retransmit SYN-ACKs into the next
+		# method's counts for a minute: a new listener drops them
+		listener_start ;;
 	esac
-	# let the request queue of kernel-default drain (SYN-ACK retries stop)
 	sleep 1
 }
 
