@@ -374,7 +374,9 @@ static void sender_close(struct sender *s)
  */
 static void frame_to_syn(uint8_t *f, uint16_t dport)
 {
-	struct iphdr *ip = (struct iphdr *)(f + 14);
+	/* the IP header sits at offset 14, not 4-byte aligned: worked on as
+	 * an aligned copy */
+	struct iphdr ip;
 	uint8_t *th = f + 34;
 	uint32_t sum = 0, seq = (uint32_t)random();
 	uint16_t sport, c;
@@ -382,11 +384,13 @@ static void frame_to_syn(uint8_t *f, uint16_t dport)
 
 	if (f[12] != 0x08 || f[13] != 0x00)
 		return;
-	ip->protocol = IPPROTO_TCP;
-	ip->tot_len = htons(40);
-	ip->check = 0;
-	ip->check = gen_csum_fold(gen_csum_add(ip, 10, 0));
-	sport = (uint16_t)(1024 + (ntohl(ip->saddr) & 0x7fff));
+	memcpy(&ip, f + 14, sizeof(ip));
+	ip.protocol = IPPROTO_TCP;
+	ip.tot_len = htons(40);
+	ip.check = 0;
+	ip.check = gen_csum_fold(gen_csum_add(&ip, 10, 0));
+	memcpy(f + 14, &ip, sizeof(ip));
+	sport = (uint16_t)(1024 + (ntohl(ip.saddr) & 0x7fff));
 	memset(th, 0, GEN_FRAME_LEN - 34);
 	th[0] = (uint8_t)(sport >> 8);
 	th[1] = (uint8_t)sport;
@@ -398,7 +402,7 @@ static void frame_to_syn(uint8_t *f, uint16_t dport)
 	th[14] = 0xfa;                 /* window 64240 */
 	th[15] = 0xf0;
 	/* pseudo-header: addresses, protocol, TCP length */
-	sum = gen_csum_add(&ip->saddr, 4, 0);
+	sum = gen_csum_add(&ip.saddr, 4, 0);
 	sum += htons(IPPROTO_TCP) + htons(20);
 	for (i = 0; i < 20; i += 2)
 		sum += (uint32_t)(th[i] | th[i + 1] << 8);
